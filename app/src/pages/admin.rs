@@ -1,0 +1,125 @@
+//! The administrators' page: create a user in the Kiro Pro group, and see recent decisions.
+
+use super::{ErrorCard, KeyField, TextField};
+use crate::api::{describe_counters, CreatedUser, Verdict};
+use crate::server_fns::{CreateUser, RecentDecisions};
+use leptos::prelude::*;
+
+#[component]
+pub fn AdminPage() -> impl IntoView {
+    let key = RwSignal::new(String::new());
+    let email = RwSignal::new(String::new());
+    let first = RwSignal::new(String::new());
+    let last = RwSignal::new(String::new());
+    let display = RwSignal::new(String::new());
+    let create = ServerAction::<CreateUser>::new();
+    let recent = ServerAction::<RecentDecisions>::new();
+
+    let refresh = move || {
+        let api_key = key.get_untracked();
+        if !api_key.trim().is_empty() {
+            recent.dispatch(RecentDecisions { api_key });
+        }
+    };
+    // Load the table once the saved key is known, and again after each change.
+    Effect::new(move |_| {
+        key.track();
+        create.version().track();
+        refresh();
+    });
+
+    let pending = create.pending();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if pending.get_untracked() {
+            return;
+        }
+        let optional = |s: RwSignal<String>| Some(s.get_untracked()).filter(|v| !v.trim().is_empty());
+        create.dispatch(CreateUser {
+            api_key: key.get_untracked(),
+            email: email.get_untracked(),
+            first_name: optional(first),
+            last_name: optional(last),
+            display_name: optional(display),
+        });
+    };
+
+    view! {
+        <section class="card">
+            <h1>"Create a Kiro Pro user"</h1>
+            <p class="lead">"Creates the user if needed and adds them to the Kiro Pro group."</p>
+            <form on:submit=submit novalidate>
+                <KeyField key storage_key="kiro-access.admin-key" label="Admin API key"/>
+                <TextField value=email name="email" label="Email" kind="email" required=true/>
+                <div class="row">
+                    <TextField value=first name="first-name" label="First name"/>
+                    <TextField value=last name="last-name" label="Last name"/>
+                </div>
+                <TextField value=display name="display-name" label="Display name (derived when empty)"/>
+                <button type="submit" class="primary" disabled=move || pending.get()>
+                    {move || if pending.get() { "Creating…" } else { "Create user" }}
+                </button>
+            </form>
+        </section>
+        {move || create.value().get().map(|result| match result {
+            Ok(user) => view! { <CreatedCard user/> }.into_any(),
+            Err(error) => view! { <ErrorCard error/> }.into_any(),
+        })}
+        <section class="card">
+            <div class="table-head">
+                <h2>"Recent decisions"</h2>
+                <button type="button" class="secondary" on:click=move |_| refresh()>"Refresh"</button>
+            </div>
+            {move || match recent.value().get() {
+                None => view! { <p class="hint">"Enter the admin key to see recent decisions."</p> }.into_any(),
+                Some(Err(error)) => view! { <ErrorCard error/> }.into_any(),
+                Some(Ok(rows)) if rows.is_empty() => view! { <p class="hint">"No decisions yet."</p> }.into_any(),
+                Some(Ok(rows)) => view! {
+                    <table class="decisions">
+                        <thead>
+                            <tr><th>"Time (UTC)"</th><th>"Email"</th><th>"Decision"</th><th>"Reason"</th><th>"Numbers read"</th></tr>
+                        </thead>
+                        <tbody>
+                            {rows.into_iter().map(|row| {
+                                let (class, label) = match row.verdict {
+                                    Verdict::Granted => ("granted", "granted"),
+                                    Verdict::AlreadyPro => ("already", "already Pro"),
+                                    Verdict::Denied => ("denied", "denied"),
+                                };
+                                view! {
+                                    <tr class=class>
+                                        <td>{row.at.replace('T', " ").trim_end_matches('Z').to_owned()}</td>
+                                        <td>{row.email}</td>
+                                        <td>{label}</td>
+                                        <td>{row.message}</td>
+                                        <td>{describe_counters(&row.counters)}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any(),
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn CreatedCard(user: CreatedUser) -> impl IntoView {
+    let summary = match (user.created, user.added_to_group) {
+        (true, _) => format!("Created {} and added them to {}.", user.email, user.group),
+        (false, true) => format!("{} already existed; added them to {}.", user.email, user.group),
+        (false, false) => format!("{} already existed and is already in {}.", user.email, user.group),
+    };
+    let class = if user.created { "card result granted created" } else { "card result already existing" };
+    view! {
+        <div class=class role="status">
+            <h2>{if user.created { "User created" } else { "User already there" }}</h2>
+            <p class="message">{summary}</p>
+            <dl>
+                <dt>"User id"</dt><dd class="user-id">{user.user_id}</dd>
+                <dt>"Display name"</dt><dd>{user.display_name}</dd>
+            </dl>
+        </div>
+    }
+}

@@ -1,0 +1,97 @@
+//! Server functions: the pages' calls into the workflows. Thin: each reads the key, calls the
+//! shared workflow in `ssr::workflow`, and maps an error to its HTTP status.
+
+use crate::api::{ApiError, CheckOutcome, CreatedUser, DecisionSummary};
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+
+/// Request Pro with a screenshot (base64, `data:` URL accepted). Member key.
+#[server(endpoint = "request_pro", input = Json)]
+pub async fn request_pro(
+    api_key: String,
+    email: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    image: String,
+) -> Result<CheckOutcome, ApiError> {
+    use crate::ssr::workflow::{CheckRequest, ImageUpload};
+    let services = ssr_glue::services()?;
+    let request = CheckRequest {
+        api_key: ssr_glue::key(api_key).await,
+        email,
+        first_name,
+        last_name,
+        image: ImageUpload::Base64(image),
+    };
+    ssr_glue::respond(services.check_credits(request).await)
+}
+
+/// Create (or find) a user and add them to the Kiro Pro group. Admin key.
+#[server(endpoint = "create_user", input = Json)]
+pub async fn create_user(
+    api_key: String,
+    email: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    display_name: Option<String>,
+) -> Result<CreatedUser, ApiError> {
+    use crate::ssr::workflow::CreateUserRequest;
+    let services = ssr_glue::services()?;
+    let request = CreateUserRequest {
+        api_key: ssr_glue::key(api_key).await,
+        email,
+        first_name,
+        last_name,
+        display_name,
+    };
+    ssr_glue::respond(services.create_user(request).await)
+}
+
+/// The newest decisions from the audit store. Admin key.
+#[server(endpoint = "recent_decisions", input = Json)]
+pub async fn recent_decisions(api_key: String) -> Result<Vec<DecisionSummary>, ApiError> {
+    let services = ssr_glue::services()?;
+    let key = ssr_glue::key(api_key).await;
+    ssr_glue::respond(services.recent_decisions(key.as_deref(), 50).await)
+}
+
+#[cfg(feature = "ssr")]
+mod ssr_glue {
+    use crate::api::ApiError;
+    use crate::ssr::Services;
+    use leptos::prelude::*;
+    use std::sync::Arc;
+
+    pub fn services() -> Result<Arc<Services>, ApiError> {
+        use_context::<Arc<Services>>()
+            .ok_or_else(|| ApiError::internal("services are not configured"))
+    }
+
+    /// The key from the `x-api-key` header when present (as API Gateway needs it), else the argument.
+    pub async fn key(from_argument: String) -> Option<String> {
+        let headers: Option<http::HeaderMap> = leptos_axum::extract().await.ok();
+        headers
+            .as_ref()
+            .and_then(|h| h.get("x-api-key"))
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .filter(|k| !k.trim().is_empty())
+            .or(Some(from_argument))
+    }
+
+    /// Sets the response status (and Retry-After) from the error, so server functions answer with
+    /// the same codes as the JSON endpoints.
+    pub fn respond<T>(result: Result<T, ApiError>) -> Result<T, ApiError> {
+        if let Err(e) = &result {
+            if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
+                if let Ok(status) = http::StatusCode::from_u16(e.status) {
+                    options.set_status(status);
+                }
+                if let Some(secs) = e.retry_after_secs {
+                    options.insert_header(http::header::RETRY_AFTER, secs.into());
+                }
+            }
+        }
+        result
+    }
+}

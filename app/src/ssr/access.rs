@@ -1,0 +1,215 @@
+//! API keys with roles, and the per-key rate limit (token bucket plus a daily quota).
+
+use crate::api::ApiError;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// What a key may do. An admin key may also do everything a member key may.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    Member,
+    Admin,
+}
+
+/// The configured keys.
+#[derive(Clone, Debug)]
+pub struct KeyRing {
+    member: Vec<String>,
+    admin: Vec<String>,
+}
+
+impl KeyRing {
+    pub fn new(member: Vec<String>, admin: Vec<String>) -> Self {
+        let keep = |keys: Vec<String>| keys.into_iter().filter(|k| !k.is_empty()).collect();
+        Self {
+            member: keep(member),
+            admin: keep(admin),
+        }
+    }
+
+    pub fn role_of(&self, key: &str) -> Option<Role> {
+        // Check every key, in constant time each, so timing says nothing about which matched.
+        let admin = self.admin.iter().fold(false, |m, k| m | same(k, key));
+        let member = self.member.iter().fold(false, |m, k| m | same(k, key));
+        if admin {
+            Some(Role::Admin)
+        } else if member {
+            Some(Role::Member)
+        } else {
+            None
+        }
+    }
+
+    /// 401 without a key, 403 with a wrong key or a member key where admin is needed.
+    pub fn require(&self, key: Option<&str>, needed: Role) -> Result<Role, ApiError> {
+        let key = key.map(str::trim).filter(|k| !k.is_empty());
+        let Some(key) = key else {
+            return Err(ApiError::unauthorized());
+        };
+        match self.role_of(key) {
+            None => Err(ApiError::forbidden("That API key is not valid.")),
+            Some(role) if role < needed => Err(ApiError::forbidden(
+                "This needs an administrator key; a member key cannot create users.",
+            )),
+            Some(role) => Ok(role),
+        }
+    }
+}
+
+fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Limits per key: `per_second` sustained, `burst` at once, `per_day` per UTC day.
+#[derive(Clone, Copy, Debug)]
+pub struct RateLimits {
+    pub per_second: f64,
+    pub burst: u32,
+    pub per_day: u64,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            per_second: 1.0,
+            burst: 5,
+            per_day: 10_000,
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    refilled: Instant,
+    day: i64,
+    used_today: u64,
+}
+
+/// An in-process limiter. On Lambda, API Gateway's usage plan enforces the same limits across
+/// instances; this one keeps a local run (and each instance) honest.
+#[derive(Debug)]
+pub struct RateLimiter {
+    limits: RateLimits,
+    buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+impl RateLimiter {
+    pub fn new(limits: RateLimits) -> Self {
+        Self {
+            limits,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one request from `key`'s allowance now.
+    pub fn check(&self, key: &str) -> Result<(), ApiError> {
+        let day = chrono::Utc::now().timestamp().div_euclid(86_400);
+        self.check_at(key, Instant::now(), day)
+    }
+
+    /// The same, at a given instant and day number (for tests).
+    pub fn check_at(&self, key: &str, now: Instant, day: i64) -> Result<(), ApiError> {
+        let RateLimits {
+            per_second,
+            burst,
+            per_day,
+        } = self.limits;
+        let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
+        let bucket = buckets.entry(key.to_owned()).or_insert(Bucket {
+            tokens: f64::from(burst),
+            refilled: now,
+            day,
+            used_today: 0,
+        });
+        if bucket.day != day {
+            bucket.day = day;
+            bucket.used_today = 0;
+        }
+        if bucket.used_today >= per_day {
+            let secs_left = (day + 1) * 86_400 - chrono::Utc::now().timestamp();
+            return Err(ApiError::rate_limited(secs_left.clamp(1, 86_400) as u64));
+        }
+        let elapsed = now.saturating_duration_since(bucket.refilled).as_secs_f64();
+        bucket.tokens = (bucket.tokens + elapsed * per_second).min(f64::from(burst));
+        bucket.refilled = now;
+        if bucket.tokens < 1.0 {
+            let wait = ((1.0 - bucket.tokens) / per_second).ceil().max(1.0);
+            return Err(ApiError::rate_limited(wait as u64));
+        }
+        bucket.tokens -= 1.0;
+        bucket.used_today += 1;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn ring() -> KeyRing {
+        KeyRing::new(vec!["m-key".into()], vec!["a-key".into()])
+    }
+
+    #[test]
+    fn keys_map_to_roles_and_admin_covers_member() {
+        let keys = ring();
+        assert_eq!(keys.require(Some("m-key"), Role::Member), Ok(Role::Member));
+        assert_eq!(keys.require(Some("a-key"), Role::Member), Ok(Role::Admin));
+        assert_eq!(keys.require(Some("a-key"), Role::Admin), Ok(Role::Admin));
+        assert_eq!(keys.require(Some("m-key"), Role::Admin).unwrap_err().status, 403);
+        assert_eq!(keys.require(Some("nope"), Role::Member).unwrap_err().status, 403);
+        assert_eq!(keys.require(None, Role::Member).unwrap_err().status, 401);
+        assert_eq!(keys.require(Some("  "), Role::Member).unwrap_err().status, 401);
+    }
+
+    #[test]
+    fn empty_configured_keys_never_match() {
+        let keys = KeyRing::new(vec![String::new()], vec![]);
+        assert_eq!(keys.role_of(""), None);
+    }
+
+    #[test]
+    fn burst_then_one_per_second() {
+        let limiter = RateLimiter::new(RateLimits::default());
+        let t0 = Instant::now();
+        for _ in 0..5 {
+            limiter.check_at("k", t0, 0).unwrap();
+        }
+        let err = limiter.check_at("k", t0, 0).unwrap_err();
+        assert_eq!((err.status, err.retry_after_secs), (429, Some(1)));
+        // Other keys are not affected.
+        limiter.check_at("other", t0, 0).unwrap();
+        // One second later there is exactly one more.
+        let t1 = t0 + Duration::from_secs(1);
+        limiter.check_at("k", t1, 0).unwrap();
+        assert!(limiter.check_at("k", t1, 0).is_err());
+        // Long idle refills only up to the burst.
+        let t2 = t1 + Duration::from_secs(3600);
+        for _ in 0..5 {
+            limiter.check_at("k", t2, 0).unwrap();
+        }
+        assert!(limiter.check_at("k", t2, 0).is_err());
+    }
+
+    #[test]
+    fn daily_quota_resets_on_a_new_day() {
+        let limiter = RateLimiter::new(RateLimits {
+            per_second: 1000.0,
+            burst: 1000,
+            per_day: 3,
+        });
+        let t = Instant::now();
+        for _ in 0..3 {
+            limiter.check_at("k", t, 7).unwrap();
+        }
+        assert_eq!(limiter.check_at("k", t, 7).unwrap_err().status, 429);
+        limiter.check_at("k", t, 8).unwrap();
+    }
+}

@@ -1,0 +1,62 @@
+//! Server-only code: the ports the workflows talk to, the rules, and the workflows themselves.
+
+pub mod access;
+pub mod decision;
+pub mod normalise;
+pub mod ports;
+pub mod workflow;
+
+use std::sync::Arc;
+
+pub use access::{KeyRing, RateLimiter, Role};
+pub use ports::{Analyzer, AuditStore, Directory};
+
+/// Everything a request needs: the three ports plus keys, limits and the group name.
+/// Built once at start-up by the server and shared by the router and the server functions.
+pub struct Services {
+    pub directory: Arc<dyn Directory>,
+    pub audit: Arc<dyn AuditStore>,
+    pub analyzer: Arc<dyn Analyzer>,
+    pub keys: KeyRing,
+    pub limiter: RateLimiter,
+    /// Display name of the group whose members get Kiro Pro.
+    pub group_name: String,
+    group_id: tokio::sync::OnceCell<String>,
+}
+
+impl Services {
+    pub fn new(
+        directory: Arc<dyn Directory>,
+        audit: Arc<dyn AuditStore>,
+        analyzer: Arc<dyn Analyzer>,
+        keys: KeyRing,
+        limiter: RateLimiter,
+        group_name: String,
+    ) -> Self {
+        Self {
+            directory,
+            audit,
+            analyzer,
+            keys,
+            limiter,
+            group_name,
+            group_id: tokio::sync::OnceCell::new(),
+        }
+    }
+}
+
+/// JSON endpoints answer errors as `{"error": {"code", "message"}}` with the error's status.
+impl axum::response::IntoResponse for crate::api::ApiError {
+    fn into_response(self) -> axum::response::Response {
+        let status = http::StatusCode::from_u16(self.status)
+            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            response
+                .headers_mut()
+                .insert(http::header::RETRY_AFTER, secs.into());
+        }
+        response
+    }
+}

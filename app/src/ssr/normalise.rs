@@ -1,0 +1,145 @@
+//! Image intake: check the format by magic bytes, decode within limits (a decompression bomb is
+//! refused at the header), downscale the long side and re-encode as PNG.
+
+use super::ports::NormalisedImage;
+use crate::api::ApiError;
+use crate::domain::{megabytes, ImageKind, MAX_IMAGE_BYTES, MAX_IMAGE_SIDE, TARGET_LONG_SIDE};
+use image::{imageops::FilterType, DynamicImage, ImageReader, Limits};
+use sha2::{Digest, Sha256};
+use std::io::Cursor;
+
+/// Format and size checks that need no decoding.
+pub fn check_upload(bytes: &[u8]) -> Result<ImageKind, ApiError> {
+    if bytes.len() > MAX_IMAGE_BYTES {
+        return Err(ApiError::too_large(format!(
+            "The image is {:.1} MB; the limit is {}.",
+            bytes.len() as f64 / 1_048_576.0,
+            megabytes(MAX_IMAGE_BYTES)
+        )));
+    }
+    ImageKind::sniff(bytes).ok_or_else(|| ApiError::unsupported_media(ImageKind::rejection(bytes)))
+}
+
+/// Decodes, downscales to `TARGET_LONG_SIDE` and re-encodes. CPU-bound: call from a blocking task.
+pub fn normalise(bytes: &[u8]) -> Result<NormalisedImage, ApiError> {
+    let kind = check_upload(bytes)?;
+    let format = match kind {
+        ImageKind::Png => image::ImageFormat::Png,
+        ImageKind::Jpeg => image::ImageFormat::Jpeg,
+        ImageKind::Webp => image::ImageFormat::WebP,
+    };
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_IMAGE_SIDE);
+    limits.max_image_height = Some(MAX_IMAGE_SIDE);
+    limits.max_alloc = Some(256 * 1024 * 1024);
+    reader.limits(limits);
+    let decoded = reader.decode().map_err(|e| match e {
+        image::ImageError::Limits(_) => ApiError::too_large(format!(
+            "The image is too large to process: at most {MAX_IMAGE_SIDE}×{MAX_IMAGE_SIDE} pixels."
+        )),
+        _ => ApiError::unprocessable(
+            "The image could not be decoded: the file is damaged or not really an image.",
+        ),
+    })?;
+    if decoded.width() < 32 || decoded.height() < 32 {
+        return Err(ApiError::unprocessable(
+            "The image is too small to be a screenshot of the usage page.",
+        ));
+    }
+    let long_side = decoded.width().max(decoded.height());
+    let image = if long_side > TARGET_LONG_SIDE {
+        let scale = f64::from(TARGET_LONG_SIDE) / f64::from(long_side);
+        let w = ((f64::from(decoded.width()) * scale).round() as u32).max(1);
+        let h = ((f64::from(decoded.height()) * scale).round() as u32).max(1);
+        decoded.resize_exact(w, h, FilterType::Triangle)
+    } else {
+        decoded
+    };
+    let rgb = DynamicImage::ImageRgb8(image.to_rgb8());
+    let sha256 = hex(&Sha256::digest(rgb.as_bytes()));
+    let mut png = Vec::new();
+    rgb.write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
+        .map_err(|e| ApiError::internal(format!("could not encode the image: {e}")))?;
+    Ok(NormalisedImage {
+        png,
+        width: rgb.width(),
+        height: rgb.height(),
+        sha256,
+    })
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn png(width: u32, height: u32) -> Vec<u8> {
+        let img = image::RgbImage::from_fn(width, height, |x, y| {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
+        });
+        let mut out = Vec::new();
+        DynamicImage::ImageRgb8(img)
+            .write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
+            .unwrap();
+        out
+    }
+
+    #[test]
+    fn downscales_the_long_side_and_keeps_the_aspect() {
+        let n = normalise(&png(3200, 2000)).unwrap();
+        assert_eq!((n.width, n.height), (1600, 1000));
+        assert_eq!(ImageKind::sniff(&n.png), Some(ImageKind::Png));
+        let small = normalise(&png(800, 600)).unwrap();
+        assert_eq!((small.width, small.height), (800, 600));
+    }
+
+    #[test]
+    fn same_pixels_same_hash() {
+        let a = normalise(&png(400, 300)).unwrap();
+        let b = normalise(&png(400, 300)).unwrap();
+        let c = normalise(&png(401, 300)).unwrap();
+        assert_eq!(a.sha256, b.sha256);
+        assert_ne!(a.sha256, c.sha256);
+    }
+
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut crc = !0u32;
+        for &b in bytes {
+            crc ^= u32::from(b);
+            for _ in 0..8 {
+                crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            }
+        }
+        !crc
+    }
+
+    #[test]
+    fn refuses_bombs_at_the_header() {
+        // A valid PNG header claiming 40,000 × 40,000 pixels, with no data behind it.
+        let mut bomb = png(1, 1);
+        bomb[16..20].copy_from_slice(&40_000u32.to_be_bytes());
+        bomb[20..24].copy_from_slice(&40_000u32.to_be_bytes());
+        let crc = crc32(&bomb[12..29]);
+        bomb[29..33].copy_from_slice(&crc.to_be_bytes());
+        assert_eq!(normalise(&bomb).unwrap_err().status, 413);
+    }
+
+    #[test]
+    fn refuses_wrong_types_damaged_files_and_oversize_uploads() {
+        assert_eq!(normalise(b"<svg xmlns='x'/>").unwrap_err().status, 415);
+        assert_eq!(normalise(b"GIF89a......").unwrap_err().status, 415);
+        let mut broken = png(100, 100);
+        broken.truncate(60);
+        assert_eq!(normalise(&broken).unwrap_err().status, 422);
+        assert_eq!(normalise(&png(8, 8)).unwrap_err().status, 422);
+        let mut huge = png(10, 10);
+        huge.resize(MAX_IMAGE_BYTES + 1, 0);
+        let err = normalise(&huge).unwrap_err();
+        assert_eq!(err.status, 413);
+        assert!(err.message.contains("4 MB"));
+    }
+}

@@ -1,0 +1,361 @@
+//! The two workflows, shared by the server functions and the JSON endpoints: request Pro with a
+//! screenshot (members) and create a user in the group (administrators).
+
+use super::decision::{decide, Decision};
+use super::normalise::{check_upload, normalise};
+use super::ports::{Claim, NewUser, NormalisedImage, PortError};
+use super::{Role, Services};
+use crate::api::{
+    ApiError, CheckOutcome, CreatedUser, DecisionRecord, DecisionSummary, DenyReason, Timings,
+    Verdict,
+};
+use crate::domain::{decode_base64_image, display_name, EmailAddress, PersonName};
+use std::time::Instant;
+
+/// How the screenshot arrived.
+#[derive(Clone, Debug)]
+pub enum ImageUpload {
+    Bytes(Vec<u8>),
+    /// Base64, optionally behind a `data:` URL prefix.
+    Base64(String),
+    Missing,
+}
+
+/// A member's request for Pro, as received (nothing validated yet).
+#[derive(Clone, Debug)]
+pub struct CheckRequest {
+    pub api_key: Option<String>,
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub image: ImageUpload,
+}
+
+/// An administrator's request to create a user, as received.
+#[derive(Clone, Debug)]
+pub struct CreateUserRequest {
+    pub api_key: Option<String>,
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub display_name: Option<String>,
+}
+
+/// A person, validated.
+struct Person {
+    email: EmailAddress,
+    first: Option<PersonName>,
+    last: Option<PersonName>,
+    display: Option<PersonName>,
+}
+
+impl Person {
+    fn parse(
+        email: &str,
+        first: Option<&str>,
+        last: Option<&str>,
+        display: Option<&str>,
+    ) -> Result<Self, ApiError> {
+        let bad = ApiError::bad_request;
+        Ok(Self {
+            email: EmailAddress::parse(email).map_err(bad)?,
+            first: PersonName::parse_optional(first, "first name").map_err(bad)?,
+            last: PersonName::parse_optional(last, "last name").map_err(bad)?,
+            display: PersonName::parse_optional(display, "display name").map_err(bad)?,
+        })
+    }
+
+    fn new_user(&self) -> NewUser {
+        let display = display_name(
+            self.display.as_ref(),
+            self.first.as_ref(),
+            self.last.as_ref(),
+            &self.email,
+        );
+        NewUser {
+            user_name: self.email.to_string(),
+            given_name: self
+                .first
+                .as_ref()
+                .map_or_else(|| self.email.local_part().to_owned(), |n| n.as_str().to_owned()),
+            family_name: self
+                .last
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), |n| n.as_str().to_owned()),
+            display_name: display,
+            email: self.email.to_string(),
+        }
+    }
+}
+
+impl Services {
+    /// Key, role and rate limit: the first thing every operation does.
+    pub fn authorize(&self, api_key: Option<&str>, needed: Role) -> Result<(), ApiError> {
+        self.keys.require(api_key, needed)?;
+        self.limiter.check(api_key.unwrap_or_default().trim())
+    }
+
+    /// Request Pro: validate, short-circuit when already Pro, analyse, decide, record, grant.
+    pub async fn check_credits(&self, req: CheckRequest) -> Result<CheckOutcome, ApiError> {
+        let started = Instant::now();
+        self.authorize(req.api_key.as_deref(), Role::Member)?;
+        let person = Person::parse(
+            &req.email,
+            req.first_name.as_deref(),
+            req.last_name.as_deref(),
+            None,
+        )?;
+        let bytes = match req.image {
+            ImageUpload::Bytes(b) => b,
+            ImageUpload::Base64(s) => decode_base64_image(&s).map_err(ApiError::bad_request)?,
+            ImageUpload::Missing => {
+                return Err(ApiError::bad_request(
+                    "Attach a screenshot of your Kiro usage page.",
+                ))
+            }
+        };
+        check_upload(&bytes)?;
+
+        if self.is_in_group(&person.email).await? {
+            return Ok(CheckOutcome {
+                verdict: Verdict::AlreadyPro,
+                reason: None,
+                message: format!("{} already has Kiro Pro. Nothing to do.", person.email),
+                email: person.email.to_string(),
+                counters: vec![],
+                record_key: None,
+            });
+        }
+
+        let t = Instant::now();
+        let image = tokio::task::spawn_blocking(move || normalise(&bytes))
+            .await
+            .map_err(|e| ApiError::internal(format!("image task failed: {e}")))??;
+        let normalise_ms = t.elapsed().as_millis() as u64;
+
+        let owner = self.audit.image_owner(&image.sha256).await?;
+        let (decision, evidence, analyze_ms) = match owner {
+            Some(owner) if owner != person.email.as_str() => (reused(), None, 0),
+            _ => {
+                let t = Instant::now();
+                let evidence = self.analyzer.analyze(&image).await?;
+                let analyze_ms = t.elapsed().as_millis() as u64;
+                let mut decision = decide(&evidence, &person.email);
+                if decision.verdict == Verdict::Granted {
+                    if let Claim::OtherOwner(_) = self
+                        .audit
+                        .claim_image(&image.sha256, person.email.as_str())
+                        .await?
+                    {
+                        decision = reused();
+                    }
+                }
+                (decision, Some(evidence), analyze_ms)
+            }
+        };
+
+        let stem = record_stem(&person.email, &image, decision.verdict);
+        let mut record = DecisionRecord {
+            at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            email: person.email.to_string(),
+            verdict: decision.verdict,
+            reason: decision.reason,
+            message: decision.message.clone(),
+            evidence,
+            analyzer: self.analyzer.name(),
+            image_sha256: image.sha256.clone(),
+            screenshot_key: format!("{stem}.png"),
+            timings: Timings {
+                normalise_ms,
+                analyze_ms,
+                total_ms: 0,
+            },
+            applied: (decision.verdict == Verdict::Granted).then_some(false),
+            error: None,
+        };
+        let record_key = format!("{stem}.json");
+        self.audit
+            .put_screenshot(&record.screenshot_key, &image.png, "image/png")
+            .await?;
+        record.timings.total_ms = started.elapsed().as_millis() as u64;
+        self.audit.put_record(&record_key, &record).await?;
+
+        if decision.verdict == Verdict::Granted {
+            match self.grant(&person).await {
+                Ok(_) => record.applied = Some(true),
+                Err(e) => record.error = Some(e.message.clone()),
+            }
+            record.timings.total_ms = started.elapsed().as_millis() as u64;
+            // The grant is done (or not); a failure to update the record must not hide that.
+            let updated = self.audit.put_record(&record_key, &record).await;
+            if let Some(message) = &record.error {
+                tracing::warn!(email = %person.email, %message, "grant failed after the decision");
+                return Err(ApiError::unavailable(format!(
+                    "Your screenshot qualifies, but the directory could not be updated: {message}"
+                )));
+            }
+            if let Err(e) = updated {
+                tracing::warn!(error = %e, key = %record_key, "could not mark the record applied");
+            }
+        }
+        tracing::info!(
+            email = %person.email,
+            verdict = ?decision.verdict,
+            reason = ?decision.reason,
+            analyzer = %record.analyzer,
+            total_ms = record.timings.total_ms,
+            "decision"
+        );
+        Ok(CheckOutcome {
+            verdict: decision.verdict,
+            reason: decision.reason,
+            message: decision.message,
+            email: person.email.to_string(),
+            counters: record
+                .evidence
+                .map(|e| e.counters)
+                .unwrap_or_default(),
+            record_key: Some(record_key),
+        })
+    }
+
+    /// Create (or find) a user and put them in the group. Administrators only.
+    pub async fn create_user(&self, req: CreateUserRequest) -> Result<CreatedUser, ApiError> {
+        self.authorize(req.api_key.as_deref(), Role::Admin)?;
+        let person = Person::parse(
+            &req.email,
+            req.first_name.as_deref(),
+            req.last_name.as_deref(),
+            req.display_name.as_deref(),
+        )?;
+        self.grant(&person).await
+    }
+
+    /// The newest decisions, for the admin page. Administrators only.
+    pub async fn recent_decisions(
+        &self,
+        api_key: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<DecisionSummary>, ApiError> {
+        self.authorize(api_key, Role::Admin)?;
+        let records = self.audit.recent(limit.clamp(1, 200)).await?;
+        Ok(records.iter().map(DecisionSummary::from).collect())
+    }
+
+    async fn is_in_group(&self, email: &EmailAddress) -> Result<bool, ApiError> {
+        let Some(user_id) = self.directory.find_user(email.as_str()).await? else {
+            return Ok(false);
+        };
+        let group_id = self.group_id().await?;
+        Ok(self.directory.is_member(&group_id, &user_id).await?)
+    }
+
+    /// Ensures the user exists and is in the group. Idempotent, and safe when two identical
+    /// requests race: a conflict means the other one won, and we go on with what it made.
+    async fn grant(&self, person: &Person) -> Result<CreatedUser, ApiError> {
+        let new_user = person.new_user();
+        let (user_id, created) = match self.directory.find_user(&new_user.user_name).await? {
+            Some(id) => (id, false),
+            None => match self.directory.create_user(&new_user).await {
+                Ok(id) => (id, true),
+                Err(PortError::Conflict) => {
+                    let id = self.directory.find_user(&new_user.user_name).await?;
+                    (id.ok_or_else(|| vanished("user"))?, false)
+                }
+                Err(e) => return Err(e.into()),
+            },
+        };
+        let group_id = self.group_id().await?;
+        let added = if self.directory.is_member(&group_id, &user_id).await? {
+            false
+        } else {
+            match self.directory.add_member(&group_id, &user_id).await {
+                Ok(()) => true,
+                Err(PortError::Conflict) => false,
+                Err(e) => return Err(e.into()),
+            }
+        };
+        Ok(CreatedUser {
+            user_id,
+            email: new_user.email,
+            display_name: new_user.display_name,
+            created,
+            added_to_group: added,
+            group: self.group_name.clone(),
+        })
+    }
+
+    /// The group's id, found or created once and then cached.
+    async fn group_id(&self) -> Result<String, ApiError> {
+        self.group_id
+            .get_or_try_init(|| async {
+                if let Some(id) = self.directory.find_group(&self.group_name).await? {
+                    return Ok(id);
+                }
+                match self.directory.create_group(&self.group_name).await {
+                    Ok(id) => Ok(id),
+                    Err(PortError::Conflict) => self
+                        .directory
+                        .find_group(&self.group_name)
+                        .await?
+                        .ok_or_else(|| vanished("group")),
+                    Err(e) => Err(e.into()),
+                }
+            })
+            .await
+            .cloned()
+    }
+}
+
+fn reused() -> Decision {
+    Decision::deny(
+        DenyReason::ScreenshotReused,
+        "This screenshot was already used by another account. Upload a screenshot of your own usage page.",
+    )
+}
+
+fn vanished(what: &str) -> ApiError {
+    ApiError::unavailable(format!(
+        "The directory reported the {what} as existing but could not find it; try again."
+    ))
+}
+
+/// `screenshots/{YYYYmmdd-HHMMSS}-{email}-{hash8}[-deny]`: time-ordered, per person, and two
+/// different images in the same second do not overwrite each other.
+fn record_stem(email: &EmailAddress, image: &NormalisedImage, verdict: Verdict) -> String {
+    let ts = chrono::Utc::now().format("%Y%m%d-%H%M%S");
+    let deny = if verdict == Verdict::Denied { "-deny" } else { "" };
+    format!(
+        "screenshots/{ts}-{}-{}{deny}",
+        sanitise_for_key(email.as_str()),
+        &image.sha256[..8]
+    )
+}
+
+/// Makes an email safe as part of an object key or file name.
+pub fn sanitise_for_key(email: &str) -> String {
+    email
+        .to_ascii_lowercase()
+        .replace('@', "_at_")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_safe_for_paths_and_buckets() {
+        assert_eq!(sanitise_for_key("Ada.L+kiro@Example.com"), "ada.l_kiro_at_example.com");
+        assert_eq!(sanitise_for_key("a/../b@x.io"), "a_.._b_at_x.io");
+        assert!(!sanitise_for_key("x\u{0}y@z.io").contains('\u{0}'));
+    }
+}

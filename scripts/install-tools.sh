@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Installs the build and test tools Kiro Access needs, at pinned versions, skipping what is there.
+# Idempotent: safe to run on every CI run and every new machine. Debian + rustup assumed.
+set -euo pipefail
+
+CARGO_LEPTOS_VERSION=0.3.11
+WASM_BINDGEN_VERSION=0.2.130 # must equal the wasm-bindgen crate in Cargo.lock
+root=$(cd "$(dirname "$0")/.." && pwd)
+export PATH="$HOME/.cargo/bin:$PATH"
+
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+# ---- Debian packages: OCR for the offline analyzer, Chromium for browser tests and fixtures.
+need_apt=()
+command -v tesseract >/dev/null || need_apt+=(tesseract-ocr tesseract-ocr-eng)
+command -v chromium >/dev/null || need_apt+=(chromium)
+fc-list 2>/dev/null | grep -qi dejavu || need_apt+=(fonts-dejavu-core)
+if ((${#need_apt[@]})); then
+  log "apt-get install ${need_apt[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+# ---- Rust targets and components.
+installed_targets=$(rustup target list --installed)
+grep -qx wasm32-unknown-unknown <<<"$installed_targets" || rustup target add wasm32-unknown-unknown
+rustup component list --installed | grep -q '^rustfmt' || rustup component add rustfmt
+rustup component list --installed | grep -q '^clippy' || rustup component add clippy
+
+# Installs a crate from a patched copy of its published source, so a dependency whose newest
+# version needs a newer rustc can be pinned back (see TOOLCHAIN.md). Fast compile settings: these
+# are build tools, their own speed barely matters.
+install_patched() { # crate version binary "cargo update args..."
+  local crate=$1 version=$2 bin=$3 patch=$4
+  if command -v "$bin" >/dev/null && "$bin" --version 2>/dev/null | grep -q "$version"; then
+    return
+  fi
+  log "building $crate $version from source (takes a while, once per machine)"
+  cargo info "$crate@$version" >/dev/null 2>&1 || true # downloads the .crate into the cache
+  local crate_file
+  crate_file=$(ls "$HOME"/.cargo/registry/cache/*/"$crate-$version.crate" | head -1)
+  local work
+  work=$(mktemp -d)
+  tar -xzf "$crate_file" -C "$work"
+  (
+    cd "$work/$crate-$version"
+    # shellcheck disable=SC2086
+    [ -z "$patch" ] || cargo update $patch
+    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+      CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=0 \
+      CARGO_TARGET_DIR="$work/target" \
+      cargo install --locked --path . --quiet
+  )
+  rm -rf "$work"
+}
+
+install_patched wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen "-p webpki-roots --precise 1.0.10"
+install_patched cargo-leptos "$CARGO_LEPTOS_VERSION" cargo-leptos "-p cargo-util-schemas --precise 0.14.1"
+
+# ---- npm: wasm-opt (binaryen) and Playwright, pinned in end2end/package-lock.json.
+if [ -f "$root/end2end/package.json" ]; then
+  if [ ! -x "$root/end2end/node_modules/.bin/playwright" ] || [ ! -x "$root/end2end/node_modules/.bin/wasm-opt" ]; then
+    log "npm ci in end2end/"
+    (cd "$root/end2end" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi
+
+# ---- Python: moto for the AWS adapters' wire tests (when the tests exist).
+if [ -f "$root/scripts/requirements-test.txt" ]; then
+  python3 -m pip install -q -r "$root/scripts/requirements-test.txt"
+fi
+log "tools ready"

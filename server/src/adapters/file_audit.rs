@@ -1,0 +1,219 @@
+//! The audit store on disk: `screenshots/…png` and `…json` under the data directory (the same
+//! keys as in S3), and `claims/{sha256}` files that tie an image to the first email that used it.
+
+use app::api::DecisionRecord;
+use app::ssr::ports::{AuditStore, Claim, PortError, PortResult};
+use async_trait::async_trait;
+use std::io::Write;
+use std::path::{Component, Path, PathBuf};
+
+#[derive(Clone, Debug)]
+pub struct FileAuditStore {
+    root: PathBuf,
+}
+
+impl FileAuditStore {
+    pub fn open(root: &Path) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        for sub in ["screenshots", "claims"] {
+            std::fs::create_dir_all(root.join(sub))
+                .with_context(|| format!("creating {}", root.join(sub).display()))?;
+        }
+        Ok(Self {
+            root: root.to_owned(),
+        })
+    }
+
+    /// The file for a key; keys never leave the root.
+    fn path(&self, key: &str) -> PortResult<PathBuf> {
+        let relative = Path::new(key);
+        if relative
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
+        {
+            Ok(self.root.join(relative))
+        } else {
+            Err(PortError::Unavailable(format!("refusing key {key:?}")))
+        }
+    }
+}
+
+fn io(what: &str) -> impl Fn(std::io::Error) -> PortError + '_ {
+    move |e| PortError::Unavailable(format!("audit store: {what}: {e}"))
+}
+
+/// Writes to a temporary file beside the target, then renames: readers never see half a file.
+async fn write_atomically(path: PathBuf, bytes: Vec<u8>) -> PortResult<()> {
+    tokio::task::spawn_blocking(move || {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let mut tmp = tempfile_in(dir)?;
+        tmp.1.write_all(&bytes)?;
+        tmp.1.sync_all()?;
+        std::fs::rename(&tmp.0, &path)
+    })
+    .await
+    .map_err(|e| PortError::Unavailable(format!("audit store task failed: {e}")))?
+    .map_err(io("writing"))
+}
+
+fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
+    let path = dir.join(format!(".tmp-{}", uuid::Uuid::new_v4()));
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)?;
+    Ok((path, file))
+}
+
+#[async_trait]
+impl AuditStore for FileAuditStore {
+    async fn put_screenshot(&self, key: &str, bytes: &[u8], _content_type: &str) -> PortResult<()> {
+        write_atomically(self.path(key)?, bytes.to_vec()).await
+    }
+
+    async fn put_record(&self, key: &str, record: &DecisionRecord) -> PortResult<()> {
+        let json = serde_json::to_vec_pretty(record)
+            .map_err(|e| PortError::Unavailable(format!("audit record: {e}")))?;
+        write_atomically(self.path(key)?, json).await
+    }
+
+    async fn recent(&self, limit: usize) -> PortResult<Vec<DecisionRecord>> {
+        let dir = self.root.join("screenshots");
+        tokio::task::spawn_blocking(move || {
+            let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)?
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect();
+            // Keys start with the UTC time, so the name order is the time order.
+            names.sort_unstable_by(|a, b| b.cmp(a));
+            let records = names
+                .iter()
+                .take(limit)
+                .filter_map(|p| {
+                    let bytes = std::fs::read(p).ok()?;
+                    serde_json::from_slice::<DecisionRecord>(&bytes).ok()
+                })
+                .collect();
+            Ok(records)
+        })
+        .await
+        .map_err(|e| PortError::Unavailable(format!("audit store task failed: {e}")))?
+        .map_err(io("listing"))
+    }
+
+    async fn image_owner(&self, sha256: &str) -> PortResult<Option<String>> {
+        let path = self.path(&format!("claims/{sha256}"))?;
+        match tokio::fs::read_to_string(&path).await {
+            Ok(owner) => Ok(Some(owner.trim().to_owned())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io("reading a claim")(e)),
+        }
+    }
+
+    async fn claim_image(&self, sha256: &str, email: &str) -> PortResult<Claim> {
+        let path = self.path(&format!("claims/{sha256}"))?;
+        let created = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .await;
+        match created {
+            Ok(mut file) => {
+                use tokio::io::AsyncWriteExt;
+                file.write_all(email.as_bytes())
+                    .await
+                    .map_err(io("writing a claim"))?;
+                file.sync_all().await.map_err(io("writing a claim"))?;
+                Ok(Claim::Fresh)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                // The winner may still be writing its email: wait for it briefly.
+                for _ in 0..50 {
+                    if let Some(owner) = self.image_owner(sha256).await? {
+                        if !owner.is_empty() {
+                            return Ok(if owner == email {
+                                Claim::SameOwner
+                            } else {
+                                Claim::OtherOwner(owner)
+                            });
+                        }
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+                Err(PortError::Unavailable("audit store: unfinished image claim".into()))
+            }
+            Err(e) => Err(io("creating a claim")(e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::api::{Timings, Verdict};
+
+    fn record(email: &str, at: &str) -> DecisionRecord {
+        DecisionRecord {
+            at: at.into(),
+            email: email.into(),
+            verdict: Verdict::Denied,
+            reason: None,
+            message: "m".into(),
+            evidence: None,
+            analyzer: "test".into(),
+            image_sha256: "00".into(),
+            screenshot_key: "screenshots/x.png".into(),
+            timings: Timings::default(),
+            applied: None,
+            error: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn records_come_back_newest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileAuditStore::open(dir.path()).unwrap();
+        store
+            .put_record("screenshots/20260101-000000-a.json", &record("a@x.io", "1"))
+            .await
+            .unwrap();
+        store
+            .put_record("screenshots/20260102-000000-b.json", &record("b@x.io", "2"))
+            .await
+            .unwrap();
+        store
+            .put_screenshot("screenshots/20260102-000000-b.png", b"png", "image/png")
+            .await
+            .unwrap();
+        let recent = store.recent(10).await.unwrap();
+        let emails: Vec<_> = recent.iter().map(|r| r.email.as_str()).collect();
+        assert_eq!(emails, ["b@x.io", "a@x.io"]);
+        assert_eq!(store.recent(1).await.unwrap().len(), 1);
+        assert_eq!(
+            std::fs::read(dir.path().join("screenshots/20260102-000000-b.png")).unwrap(),
+            b"png"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_first_claim_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileAuditStore::open(dir.path()).unwrap();
+        assert_eq!(store.image_owner("abc").await.unwrap(), None);
+        assert_eq!(store.claim_image("abc", "a@x.io").await.unwrap(), Claim::Fresh);
+        assert_eq!(store.claim_image("abc", "a@x.io").await.unwrap(), Claim::SameOwner);
+        assert_eq!(
+            store.claim_image("abc", "b@x.io").await.unwrap(),
+            Claim::OtherOwner("a@x.io".into())
+        );
+        assert_eq!(store.image_owner("abc").await.unwrap(), Some("a@x.io".into()));
+    }
+
+    #[tokio::test]
+    async fn keys_cannot_escape_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileAuditStore::open(dir.path()).unwrap();
+        assert!(store.put_screenshot("../evil.png", b"x", "image/png").await.is_err());
+        assert!(store.put_screenshot("/etc/evil.png", b"x", "image/png").await.is_err());
+    }
+}

@@ -1,0 +1,10 @@
+//! Adapters for the ports: the embedded defaults (SQLite, files, Tesseract).
+
+pub mod file_audit;
+pub mod ocr_text;
+pub mod sqlite_directory;
+pub mod tesseract;
+
+pub use file_audit::FileAuditStore;
+pub use sqlite_directory::SqliteDirectory;
+pub use tesseract::TesseractAnalyzer;

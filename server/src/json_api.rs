@@ -1,0 +1,146 @@
+//! The JSON endpoints for scripts: `POST /check-credits` (JSON or multipart) and
+//! `POST /create-user`, both with `x-api-key`. They call the same workflows as the pages.
+
+use crate::router::AppState;
+use app::api::{ApiError, CheckOutcome, CreatedUser};
+use app::ssr::workflow::{CheckRequest, CreateUserRequest, ImageUpload};
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::Json;
+use http::header::CONTENT_TYPE;
+use serde::Deserialize;
+
+/// Largest request body, in bytes: a 4 MB image as base64 plus the JSON around it.
+pub const MAX_BODY_BYTES: usize = 6 * 1024 * 1024;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CheckCreditsBody {
+    email: Option<String>,
+    image: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateUserBody {
+    email: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    /// Display name.
+    name: Option<String>,
+}
+
+fn api_key(request: &Request) -> Option<String> {
+    request
+        .headers()
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn content_type(request: &Request) -> String {
+    request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+/// Reads a JSON body into `T`; 400 with serde's reason when it does not fit.
+async fn json_body<T: for<'de> Deserialize<'de>>(request: Request) -> Result<T, ApiError> {
+    if !content_type(&request).starts_with("application/json") {
+        return Err(ApiError::unsupported_media(
+            "Send the request as application/json (or multipart/form-data for /check-credits).",
+        ));
+    }
+    let bytes = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
+        .await
+        .map_err(|_| too_large())?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad_request(format!("The body is not valid JSON for this endpoint: {e}")))
+}
+
+pub fn too_large() -> ApiError {
+    ApiError::too_large(format!(
+        "The request body is larger than {} MB.",
+        MAX_BODY_BYTES / (1024 * 1024)
+    ))
+}
+
+pub async fn check_credits(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Json<CheckOutcome>, ApiError> {
+    let key = api_key(&request);
+    // Keys first: a caller without one learns nothing about the body.
+    state.services.keys.require(key.as_deref(), app::ssr::Role::Member)?;
+    let request = if content_type(&request).starts_with("multipart/form-data") {
+        read_multipart(request, key).await?
+    } else {
+        let body: CheckCreditsBody = json_body(request).await?;
+        CheckRequest {
+            api_key: key,
+            email: body.email.unwrap_or_default(),
+            first_name: body.first_name,
+            last_name: body.last_name,
+            image: body.image.map_or(ImageUpload::Missing, ImageUpload::Base64),
+        }
+    };
+    Ok(Json(state.services.check_credits(request).await?))
+}
+
+async fn read_multipart(request: Request, api_key: Option<String>) -> Result<CheckRequest, ApiError> {
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        if e.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
+            too_large()
+        } else {
+            ApiError::bad_request(format!("The multipart body could not be read: {}", e.body_text()))
+        }
+    };
+    let mut form = Multipart::from_request(request, &())
+        .await
+        .map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let mut out = CheckRequest {
+        api_key,
+        email: String::new(),
+        first_name: None,
+        last_name: None,
+        image: ImageUpload::Missing,
+    };
+    while let Some(field) = form.next_field().await.map_err(bad)? {
+        match field.name().unwrap_or_default() {
+            "image" | "screenshot" => out.image = ImageUpload::Bytes(field.bytes().await.map_err(bad)?.to_vec()),
+            "email" => out.email = field.text().await.map_err(bad)?,
+            "firstName" => out.first_name = Some(field.text().await.map_err(bad)?),
+            "lastName" => out.last_name = Some(field.text().await.map_err(bad)?),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+pub async fn create_user(
+    State(state): State<AppState>,
+    request: Request,
+) -> Result<Json<CreatedUser>, ApiError> {
+    let key = api_key(&request);
+    state.services.keys.require(key.as_deref(), app::ssr::Role::Admin)?;
+    let body: CreateUserBody = json_body(request).await?;
+    let created = state
+        .services
+        .create_user(CreateUserRequest {
+            api_key: key,
+            email: body.email.unwrap_or_default(),
+            first_name: body.first_name,
+            last_name: body.last_name,
+            display_name: body.name,
+        })
+        .await?;
+    Ok(Json(created))
+}
+
+pub async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
