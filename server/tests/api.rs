@@ -1,0 +1,306 @@
+//! The JSON endpoints and server functions through the real router: flows, keys and roles,
+//! rate limit, bad input, concurrency, screenshot reuse, failing dependencies, CORS and headers.
+
+mod common;
+
+use axum::body::Body;
+use common::*;
+use http::{Request, StatusCode};
+use serde_json::json;
+
+const ADA: &str = "ada@example.com";
+
+#[tokio::test]
+async fn health_and_pages_render_with_security_headers() {
+    let app = spawn_app().await;
+    let health = app.send(Request::get("/healthz").body(Body::empty()).unwrap()).await;
+    assert_eq!((health.status, health.body["status"].as_str()), (StatusCode::OK, Some("ok")));
+
+    for (path, text) in [("/", "Request Kiro Pro"), ("/admin", "Create a Kiro Pro user")] {
+        let page = app.send(Request::get(path).body(Body::empty()).unwrap()).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert!(page.text.contains(text), "{path} lacks {text:?}");
+        assert!(page.text.contains("/pkg/kiro-access.js"), "{path} must load the hydrate bundle");
+        assert_eq!(page.headers["x-content-type-options"], "nosniff");
+        assert_eq!(page.headers["x-frame-options"], "DENY");
+        assert!(page.headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'"));
+    }
+}
+
+#[tokio::test]
+async fn a_depleted_screenshot_grants_once_then_says_already_pro() {
+    let app = spawn_app().await;
+    let reply = app.check(Some(MEMBER_KEY), ADA, &fixture("depleted-light.png")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.body["verdict"], "granted");
+    assert_eq!(reply.body["counters"][0]["used"], 50.0);
+    assert_eq!(app.user_count().await, 1);
+    assert_eq!(app.memberships_of(ADA).await, 1);
+
+    // Screenshot and record are kept, with the documented key shape.
+    let files = app.audit_files();
+    assert_eq!(files.len(), 2, "{files:?}");
+    let json = files.iter().find(|f| f.ends_with(".json")).unwrap();
+    assert!(json.contains("-ada_at_example.com-"), "{json}");
+    assert!(!json.contains("-deny"));
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(app.data.path().join("screenshots").join(json)).unwrap())
+            .unwrap();
+    assert_eq!(record["verdict"], "granted");
+    assert_eq!(record["applied"], true);
+    assert_eq!(record["analyzer"], "tesseract");
+    assert!(record["evidence"]["rawText"].as_str().unwrap().contains("ada@example.com"));
+
+    let again = app.check(Some(MEMBER_KEY), "ADA@example.com", &fixture("depleted-light.png")).await;
+    assert_eq!(again.body["verdict"], "already_pro", "{}", again.text);
+    assert_eq!(app.audit_files().len(), 2, "already Pro must not analyse or record");
+    assert_eq!(app.memberships_of(ADA).await, 1);
+}
+
+#[tokio::test]
+async fn credits_left_is_denied_with_the_numbers_and_recorded() {
+    let app = spawn_app().await;
+    let reply = app.check(Some(MEMBER_KEY), ADA, &fixture("available-dark.png")).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body["verdict"], "denied");
+    assert_eq!(reply.body["reason"], "credits_available");
+    assert!(reply.body["message"].as_str().unwrap().contains("12 used of 50"));
+    assert_eq!(app.user_count().await, 0);
+    let files = app.audit_files();
+    assert!(files.iter().any(|f| f.ends_with("-deny.png")), "{files:?}");
+    assert!(files.iter().any(|f| f.ends_with("-deny.json")), "{files:?}");
+}
+
+#[tokio::test]
+async fn another_persons_screenshot_is_denied() {
+    let app = spawn_app().await;
+    let reply = app.check(Some(MEMBER_KEY), ADA, &fixture("other-email-light.png")).await;
+    assert_eq!(reply.body["reason"], "email_mismatch", "{}", reply.text);
+    assert!(reply.body["message"].as_str().unwrap().contains("eve@example.org"));
+    assert_eq!(app.user_count().await, 0);
+}
+
+#[tokio::test]
+async fn a_screenshot_used_by_one_account_is_refused_for_another() {
+    let app = spawn_app().await;
+    let shot = fixture("depleted-light.png");
+    assert_eq!(app.check(Some(MEMBER_KEY), ADA, &shot).await.body["verdict"], "granted");
+    let reply = app.check(Some(MEMBER_KEY), "mallory@example.com", &shot).await;
+    assert_eq!(reply.body["reason"], "screenshot_reused", "{}", reply.text);
+    assert_eq!(app.user_count().await, 1);
+}
+
+#[tokio::test]
+async fn keys_and_roles() {
+    let app = spawn_app().await;
+    let shot = fixture("depleted-light.png");
+
+    let none = app.check(None, ADA, &shot).await;
+    assert_eq!(none.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(none.body["error"]["code"], "missing_key");
+
+    let wrong = app.check(Some("guess"), ADA, &shot).await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    assert!(wrong.body["error"]["message"].as_str().unwrap().contains("not valid"));
+
+    let member_creates = app.create_user(Some(MEMBER_KEY), ADA).await;
+    assert_eq!(member_creates.status, StatusCode::FORBIDDEN);
+    assert!(member_creates.body["error"]["message"].as_str().unwrap().contains("administrator"));
+    assert_eq!(app.user_count().await, 0);
+
+    let admin_checks = app.check(Some(ADMIN_KEY), ADA, &shot).await;
+    assert_eq!(admin_checks.body["verdict"], "granted", "an admin key may do what a member key may");
+}
+
+#[tokio::test]
+async fn create_user_creates_then_finds() {
+    let app = spawn_app().await;
+    let first = app
+        .post_json(
+            "/create-user",
+            Some(ADMIN_KEY),
+            json!({ "email": "Grace@Example.com", "firstName": "Grace", "lastName": "Hopper" }),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text);
+    assert_eq!(first.body["created"], true);
+    assert_eq!(first.body["addedToGroup"], true);
+    assert_eq!(first.body["displayName"], "Grace Hopper");
+    assert_eq!(first.body["email"], "grace@example.com");
+    assert_eq!(first.body["group"], "Kiro Pro");
+
+    let second = app.create_user(Some(ADMIN_KEY), "grace@example.com").await;
+    assert_eq!(second.body["created"], false);
+    assert_eq!(second.body["addedToGroup"], false);
+    assert_eq!(second.body["userId"], first.body["userId"]);
+    assert_eq!(app.user_count().await, 1);
+    assert_eq!(app.memberships_of("grace@example.com").await, 1);
+
+    let derived = app.create_user(Some(ADMIN_KEY), "linus@example.com").await;
+    assert_eq!(derived.body["displayName"], "linus");
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
+    let app = spawn_app().await;
+    let png = fixture("depleted-light.png");
+    let mut damaged = png.clone();
+    damaged.truncate(200);
+    let mut huge = png.clone();
+    huge.resize(4 * 1024 * 1024 + 10, 0);
+
+    let cases: Vec<(&str, Reply, StatusCode)> = vec![
+        ("malformed JSON", app.post_raw("/check-credits", Some(MEMBER_KEY), "application/json", b"{\"email\":".to_vec()).await, StatusCode::BAD_REQUEST),
+        ("bad base64", app.post_json("/check-credits", Some(MEMBER_KEY), json!({"email": ADA, "image": "%%%not base64%%%"})).await, StatusCode::BAD_REQUEST),
+        ("missing image", app.post_json("/check-credits", Some(MEMBER_KEY), json!({"email": ADA})).await, StatusCode::BAD_REQUEST),
+        ("invalid email", app.check(Some(MEMBER_KEY), "ada@", &png).await, StatusCode::BAD_REQUEST),
+        ("name too long", app.post_json("/check-credits", Some(MEMBER_KEY), json!({"email": ADA, "image": b64(&png), "firstName": "x".repeat(65)})).await, StatusCode::BAD_REQUEST),
+        ("control characters", app.post_json("/create-user", Some(ADMIN_KEY), json!({"email": ADA, "lastName": "Love\u{0}lace"})).await, StatusCode::BAD_REQUEST),
+        ("not an image", app.check(Some(MEMBER_KEY), ADA, b"just some text, not a picture").await, StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        ("svg", app.check(Some(MEMBER_KEY), ADA, b"<svg xmlns=\"http://www.w3.org/2000/svg\"></svg>").await, StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        ("wrong content type", app.post_raw("/create-user", Some(ADMIN_KEY), "text/plain", b"ada@example.com".to_vec()).await, StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        ("damaged image", app.check(Some(MEMBER_KEY), ADA, &damaged).await, StatusCode::UNPROCESSABLE_ENTITY),
+        ("image over the limit", app.check(Some(MEMBER_KEY), ADA, &huge).await, StatusCode::PAYLOAD_TOO_LARGE),
+        ("body over the limit", app.post_raw("/check-credits", Some(MEMBER_KEY), "application/json", vec![b' '; 7 * 1024 * 1024]).await, StatusCode::PAYLOAD_TOO_LARGE),
+    ];
+    for (name, reply, status) in cases {
+        assert_eq!(reply.status, status, "{name}: {}", reply.text);
+        let message = reply.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(!message.is_empty(), "{name}: no JSON error message in {}", reply.text);
+        assert!(reply.body["error"]["code"].is_string(), "{name}");
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            assert!(message.contains("MB"), "{name}: the limit must be stated: {message}");
+        }
+    }
+    assert_eq!(app.user_count().await, 0);
+    assert!(app.audit_files().is_empty(), "{:?}", app.audit_files());
+}
+
+#[tokio::test]
+async fn the_rate_limit_answers_429_with_retry_after() {
+    let app = spawn_app_with(|_| {}).await; // the defaults: 1/s, burst 5
+    for _ in 0..5 {
+        let r = app.create_user(Some(ADMIN_KEY), "not-an-email").await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    }
+    let limited = app.create_user(Some(ADMIN_KEY), "not-an-email").await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(limited.body["error"]["code"], "rate_limited");
+    assert_eq!(limited.headers["retry-after"], "1");
+    // Another key has its own allowance.
+    let other = app.check(Some(MEMBER_KEY), "not-an-email", b"x").await;
+    assert_eq!(other.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn concurrent_identical_grants_make_one_user_and_one_membership() {
+    let app = spawn_app().await;
+    let shot = fixture("depleted-dark.png");
+    let calls = (0..5).map(|_| app.check(Some(MEMBER_KEY), ADA, &shot));
+    let replies = futures::future::join_all(calls).await;
+    for r in &replies {
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        let verdict = r.body["verdict"].as_str().unwrap();
+        assert!(verdict == "granted" || verdict == "already_pro", "{}", r.text);
+    }
+    assert_eq!(app.user_count().await, 1);
+    assert_eq!(app.memberships_of(ADA).await, 1);
+
+    let creates = (0..5).map(|_| app.create_user(Some(ADMIN_KEY), "grace@example.com"));
+    let replies = futures::future::join_all(creates).await;
+    assert!(replies.iter().all(|r| r.status == StatusCode::OK));
+    assert_eq!(replies.iter().filter(|r| r.body["created"] == true).count(), 1);
+    assert_eq!(app.memberships_of("grace@example.com").await, 1);
+}
+
+#[tokio::test]
+async fn a_missing_analyzer_is_a_503_and_grants_nothing() {
+    let app = spawn_app_with(|c| c.tesseract = "/nonexistent/tesseract".into()).await;
+    let reply = app.check(Some(MEMBER_KEY), ADA, &fixture("depleted-light.png")).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{}", reply.text);
+    assert_eq!(reply.body["error"]["code"], "unavailable");
+    assert_eq!(app.user_count().await, 0);
+}
+
+#[tokio::test]
+async fn a_hung_analyzer_is_a_504_and_grants_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("slow-ocr");
+    std::fs::write(&script, "#!/bin/sh\nsleep 30\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let app = spawn_app_with(|c| {
+        c.tesseract = script.clone();
+        c.ocr_timeout = std::time::Duration::from_millis(300);
+    })
+    .await;
+    let reply = app.check(Some(MEMBER_KEY), ADA, &fixture("depleted-light.png")).await;
+    assert_eq!(reply.status, StatusCode::GATEWAY_TIMEOUT, "{}", reply.text);
+    assert_eq!(app.user_count().await, 0);
+}
+
+#[tokio::test]
+async fn multipart_uploads_work_like_json() {
+    let app = spawn_app().await;
+    let boundary = "kiro-boundary";
+    let mut body = Vec::new();
+    for (name, value) in [("email", ADA), ("firstName", "Ada")] {
+        body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
+    }
+    body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"shot.png\"\r\nContent-Type: image/png\r\n\r\n").as_bytes());
+    body.extend(fixture("thousand-light.png"));
+    body.extend(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let reply = app
+        .post_raw("/check-credits", Some(MEMBER_KEY), &format!("multipart/form-data; boundary={boundary}"), body)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.body["verdict"], "granted");
+}
+
+#[tokio::test]
+async fn server_functions_share_the_workflow_and_its_status_codes() {
+    let app = spawn_app().await;
+    let data_url = format!("data:image/png;base64,{}", b64(&fixture("banner-dark.png")));
+    let granted = app
+        .server_fn("request_pro", json!({ "api_key": MEMBER_KEY, "email": ADA, "first_name": null, "last_name": null, "image": data_url }))
+        .await;
+    assert_eq!(granted.status, StatusCode::OK, "{}", granted.text);
+    assert_eq!(granted.body["verdict"], "granted");
+
+    let forbidden = app
+        .server_fn("create_user", json!({ "api_key": MEMBER_KEY, "email": "x@example.com", "first_name": null, "last_name": null, "display_name": null }))
+        .await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN, "{}", forbidden.text);
+    assert_eq!(forbidden.body["code"], "forbidden");
+
+    let recent = app.server_fn("recent_decisions", json!({ "api_key": ADMIN_KEY })).await;
+    assert_eq!(recent.status, StatusCode::OK, "{}", recent.text);
+    assert_eq!(recent.body[0]["email"], ADA);
+    assert_eq!(recent.body[0]["verdict"], "granted");
+
+    let member_reads = app.server_fn("recent_decisions", json!({ "api_key": MEMBER_KEY })).await;
+    assert_eq!(member_reads.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn cors_answers_configured_origins_only() {
+    let app = spawn_app_with(|c| c.cors_origins = vec!["https://tools.example.com".into()]).await;
+    let preflight = |origin: &str| {
+        Request::builder()
+            .method("OPTIONS")
+            .uri("/check-credits")
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "x-api-key,content-type")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let allowed = app.send(preflight("https://tools.example.com")).await;
+    assert!(allowed.status.is_success());
+    assert_eq!(allowed.headers["access-control-allow-origin"], "https://tools.example.com");
+    assert!(allowed.headers["access-control-allow-headers"].to_str().unwrap().contains("x-api-key"));
+    let other = app.send(preflight("https://evil.example.net")).await;
+    assert!(other.headers.get("access-control-allow-origin").is_none());
+}

@@ -1,0 +1,114 @@
+//! The offline analyzer against real Tesseract: every screenshot fixture (rendered by
+//! end2end/fixtures/render.py) must get its expected verdict; timeouts and a missing binary
+//! are clear errors.
+
+use app::api::{DenyReason, Verdict};
+use app::domain::EmailAddress;
+use app::ssr::decision::decide;
+use app::ssr::normalise::normalise;
+use app::ssr::ports::{Analyzer, PortError};
+use server::adapters::TesseractAnalyzer;
+use std::path::PathBuf;
+use std::time::Duration;
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../end2end/fixtures")
+}
+
+fn verdict_name(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Granted => "granted",
+        Verdict::AlreadyPro => "already_pro",
+        Verdict::Denied => "denied",
+    }
+}
+
+fn reason_name(r: Option<DenyReason>) -> Option<String> {
+    r.map(|r| serde_json::to_value(r).unwrap().as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn every_fixture_gets_its_expected_verdict() {
+    let expected: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixtures().join("expected.json")).unwrap()).unwrap();
+    let requester = EmailAddress::parse(expected["requester"].as_str().unwrap()).unwrap();
+    let analyzer = TesseractAnalyzer::new("tesseract", Duration::from_secs(60));
+    let table = expected["fixtures"].as_object().unwrap();
+    assert!(table.len() >= 10, "the fixture table is too small");
+    let mut wrong = Vec::new();
+    for (file, want) in table {
+        let bytes = std::fs::read(fixtures().join("screenshots").join(file)).unwrap();
+        let image = normalise(&bytes).unwrap();
+        let evidence = analyzer.analyze(&image).await.unwrap();
+        let decision = decide(&evidence, &requester);
+        let got = (
+            verdict_name(decision.verdict).to_owned(),
+            reason_name(decision.reason),
+        );
+        let want = (
+            want["verdict"].as_str().unwrap().to_owned(),
+            want["reason"].as_str().map(str::to_owned),
+        );
+        if got != want {
+            wrong.push(format!(
+                "{file}: got {got:?}, want {want:?}; evidence {:?}",
+                (evidence.emails_seen, evidence.counters, evidence.limit_reached_banner)
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "wrong verdicts:\n{}", wrong.join("\n"));
+}
+
+#[tokio::test]
+async fn the_depleted_fixture_reads_email_plan_and_numbers() {
+    let bytes = std::fs::read(fixtures().join("screenshots/thousand-light.png")).unwrap();
+    let evidence = TesseractAnalyzer::new("tesseract", Duration::from_secs(60))
+        .analyze(&normalise(&bytes).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(evidence.emails_seen, ["ada@example.com"]);
+    assert_eq!(evidence.plan.as_deref(), Some("Kiro Free"));
+    let credits = evidence
+        .counters
+        .iter()
+        .find(|c| c.label.to_lowercase().contains("credit"))
+        .expect("a credits counter");
+    assert_eq!((credits.used, credits.limit), (1000.0, 1000.0));
+}
+
+#[tokio::test]
+async fn a_hung_ocr_is_killed_at_the_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("slow-ocr");
+    std::fs::write(&script, "#!/bin/sh\nsleep 30\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let err = TesseractAnalyzer::new(&script, Duration::from_millis(300))
+        .read_text(b"png".to_vec())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PortError::Timeout(_)), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[tokio::test]
+async fn a_missing_ocr_program_is_unavailable() {
+    let err = TesseractAnalyzer::new("/nonexistent/tesseract", Duration::from_secs(5))
+        .read_text(b"png".to_vec())
+        .await
+        .unwrap_err();
+    match err {
+        PortError::Unavailable(message) => assert!(message.contains("tesseract"), "{message}"),
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_failing_ocr_program_is_unavailable() {
+    let err = TesseractAnalyzer::new("false", Duration::from_secs(5))
+        .read_text(b"png".to_vec())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PortError::Unavailable(_)), "{err:?}");
+}
