@@ -1,7 +1,9 @@
 //! Browser-side helpers: sessionStorage, and reading, checking and downscaling a picked image
 //! before upload. Called only from event handlers and effects, which never run on the server.
 
-use crate::domain::{megabytes, ImageKind, MAX_IMAGE_BYTES, MAX_PICKED_FILE_BYTES, TARGET_LONG_SIDE};
+use crate::domain::{
+    megabytes, ImageKind, MAX_IMAGE_BYTES, MAX_PICKED_FILE_BYTES, TARGET_LONG_SIDE,
+};
 use wasm_bindgen::JsCast;
 
 pub fn session_get(key: &str) -> Option<String> {

@@ -28,9 +28,16 @@ impl EmailAddress {
             return Err("Enter your email address.".into());
         }
         if email.len() > MAX_EMAIL_LEN {
-            return Err(format!("The email address is longer than {MAX_EMAIL_LEN} characters."));
+            return Err(format!(
+                "The email address is longer than {MAX_EMAIL_LEN} characters."
+            ));
         }
-        let bad = || Err(format!("“{}” is not a valid email address.", printable(email)));
+        let bad = || {
+            Err(format!(
+                "“{}” is not a valid email address.",
+                printable(email)
+            ))
+        };
         let Some((local, domain)) = email.split_once('@') else {
             return bad();
         };
@@ -100,7 +107,9 @@ impl PersonName {
             return Err(format!("The {field} is empty."));
         }
         if name.chars().count() > MAX_NAME_LEN {
-            return Err(format!("The {field} is longer than {MAX_NAME_LEN} characters."));
+            return Err(format!(
+                "The {field} is longer than {MAX_NAME_LEN} characters."
+            ));
         }
         if name.chars().any(char::is_control) {
             return Err(format!("The {field} contains control characters."));
@@ -194,7 +203,10 @@ pub fn decode_base64_image(raw: &str) -> Result<Vec<u8>, String> {
         },
         None => raw,
     };
-    let compact: String = payload.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    let compact: String = payload
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
     if compact.is_empty() {
         return Err("The image is empty.".into());
     }
@@ -241,7 +253,10 @@ mod tests {
             "alice\n@example.com",
             "<script>@example.com",
         ] {
-            assert!(EmailAddress::parse(bad).is_err(), "{bad:?} should be rejected");
+            assert!(
+                EmailAddress::parse(bad).is_err(),
+                "{bad:?} should be rejected"
+            );
         }
         let long = format!("{}@example.com", "a".repeat(250));
         assert!(EmailAddress::parse(&long).unwrap_err().contains("254"));
@@ -249,7 +264,10 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_bounded_and_free_of_control_characters() {
-        assert_eq!(PersonName::parse("  Ada ", "first name").unwrap().as_str(), "Ada");
+        assert_eq!(
+            PersonName::parse("  Ada ", "first name").unwrap().as_str(),
+            "Ada"
+        );
         assert!(PersonName::parse("", "first name").is_err());
         assert!(PersonName::parse("Ada\u{7}", "first name")
             .unwrap_err()
@@ -267,17 +285,32 @@ mod tests {
         let first = PersonName::parse("Ada", "f").unwrap();
         let last = PersonName::parse("Lovelace", "l").unwrap();
         let given = PersonName::parse("The Countess", "d").unwrap();
-        assert_eq!(display_name(Some(&given), Some(&first), None, &email), "The Countess");
-        assert_eq!(display_name(None, Some(&first), Some(&last), &email), "Ada Lovelace");
+        assert_eq!(
+            display_name(Some(&given), Some(&first), None, &email),
+            "The Countess"
+        );
+        assert_eq!(
+            display_name(None, Some(&first), Some(&last), &email),
+            "Ada Lovelace"
+        );
         assert_eq!(display_name(None, None, Some(&last), &email), "Lovelace");
         assert_eq!(display_name(None, None, None, &email), "ada");
     }
 
     #[test]
     fn images_are_recognised_by_magic_bytes() {
-        assert_eq!(ImageKind::sniff(b"\x89PNG\r\n\x1a\n...."), Some(ImageKind::Png));
-        assert_eq!(ImageKind::sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Some(ImageKind::Jpeg));
-        assert_eq!(ImageKind::sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some(ImageKind::Webp));
+        assert_eq!(
+            ImageKind::sniff(b"\x89PNG\r\n\x1a\n...."),
+            Some(ImageKind::Png)
+        );
+        assert_eq!(
+            ImageKind::sniff(&[0xFF, 0xD8, 0xFF, 0xE0]),
+            Some(ImageKind::Jpeg)
+        );
+        assert_eq!(
+            ImageKind::sniff(b"RIFF\0\0\0\0WEBPVP8 "),
+            Some(ImageKind::Webp)
+        );
         assert_eq!(ImageKind::sniff(b"GIF89a"), None);
         assert!(ImageKind::rejection(b"<svg xmlns=").contains("SVG"));
         assert!(!ImageKind::rejection(b"hello").contains("SVG"));
@@ -286,7 +319,10 @@ mod tests {
     #[test]
     fn base64_images_decode_with_or_without_a_data_url_prefix() {
         assert_eq!(decode_base64_image("aGVsbG8=").unwrap(), b"hello");
-        assert_eq!(decode_base64_image("data:image/png;base64,aGVs\nbG8=").unwrap(), b"hello");
+        assert_eq!(
+            decode_base64_image("data:image/png;base64,aGVs\nbG8=").unwrap(),
+            b"hello"
+        );
         assert!(decode_base64_image("data:image/png,hello").is_err());
         assert!(decode_base64_image("!!!").is_err());
         assert!(decode_base64_image("  ").is_err());

@@ -30,7 +30,12 @@ fn var(name: &str) -> Option<String> {
 
 fn list(name: &str) -> Vec<String> {
     var(name)
-        .map(|v| v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+        .map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -60,7 +65,9 @@ impl Config {
             directory: var("KIRO_DIRECTORY").unwrap_or_else(|| "sqlite".into()),
             audit_store: var("KIRO_AUDIT_STORE").unwrap_or_else(|| "files".into()),
             analyzer: var("KIRO_ANALYZER").unwrap_or_else(|| "tesseract".into()),
-            tesseract: var("KIRO_TESSERACT").unwrap_or_else(|| "tesseract".into()).into(),
+            tesseract: var("KIRO_TESSERACT")
+                .unwrap_or_else(|| "tesseract".into())
+                .into(),
             ocr_timeout: Duration::from_secs_f64(parsed("KIRO_OCR_TIMEOUT_SECS", 20.0)?),
         })
     }
@@ -121,7 +128,9 @@ impl Config {
             bail!("no API keys configured: set KIRO_MEMBER_KEYS and KIRO_ADMIN_KEYS");
         }
         let directory = match self.directory.as_str() {
-            "sqlite" => Arc::new(SqliteDirectory::open(&self.data_dir.join("directory.sqlite"))?),
+            "sqlite" => Arc::new(SqliteDirectory::open(
+                &self.data_dir.join("directory.sqlite"),
+            )?),
             other => bail!("KIRO_DIRECTORY={other:?}: this build knows only \"sqlite\""),
         };
         let audit = match self.audit_store.as_str() {

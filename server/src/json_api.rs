@@ -58,8 +58,9 @@ async fn json_body<T: for<'de> Deserialize<'de>>(request: Request) -> Result<T, 
     let bytes = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
         .await
         .map_err(|_| too_large())?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::bad_request(format!("The body is not valid JSON for this endpoint: {e}")))
+    serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::bad_request(format!("The body is not valid JSON for this endpoint: {e}"))
+    })
 }
 
 pub fn too_large() -> ApiError {
@@ -75,7 +76,10 @@ pub async fn check_credits(
 ) -> Result<Json<CheckOutcome>, ApiError> {
     let key = api_key(&request);
     // Keys first: a caller without one learns nothing about the body.
-    state.services.keys.require(key.as_deref(), app::ssr::Role::Member)?;
+    state
+        .services
+        .keys
+        .require(key.as_deref(), app::ssr::Role::Member)?;
     let request = if content_type(&request).starts_with("multipart/form-data") {
         read_multipart(request, key).await?
     } else {
@@ -91,12 +95,18 @@ pub async fn check_credits(
     Ok(Json(state.services.check_credits(request).await?))
 }
 
-async fn read_multipart(request: Request, api_key: Option<String>) -> Result<CheckRequest, ApiError> {
+async fn read_multipart(
+    request: Request,
+    api_key: Option<String>,
+) -> Result<CheckRequest, ApiError> {
     let bad = |e: axum::extract::multipart::MultipartError| {
         if e.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
             too_large()
         } else {
-            ApiError::bad_request(format!("The multipart body could not be read: {}", e.body_text()))
+            ApiError::bad_request(format!(
+                "The multipart body could not be read: {}",
+                e.body_text()
+            ))
         }
     };
     let mut form = Multipart::from_request(request, &())
@@ -111,7 +121,9 @@ async fn read_multipart(request: Request, api_key: Option<String>) -> Result<Che
     };
     while let Some(field) = form.next_field().await.map_err(bad)? {
         match field.name().unwrap_or_default() {
-            "image" | "screenshot" => out.image = ImageUpload::Bytes(field.bytes().await.map_err(bad)?.to_vec()),
+            "image" | "screenshot" => {
+                out.image = ImageUpload::Bytes(field.bytes().await.map_err(bad)?.to_vec())
+            }
             "email" => out.email = field.text().await.map_err(bad)?,
             "firstName" => out.first_name = Some(field.text().await.map_err(bad)?),
             "lastName" => out.last_name = Some(field.text().await.map_err(bad)?),
@@ -126,7 +138,10 @@ pub async fn create_user(
     request: Request,
 ) -> Result<Json<CreatedUser>, ApiError> {
     let key = api_key(&request);
-    state.services.keys.require(key.as_deref(), app::ssr::Role::Admin)?;
+    state
+        .services
+        .keys
+        .require(key.as_deref(), app::ssr::Role::Admin)?;
     let body: CreateUserBody = json_body(request).await?;
     let created = state
         .services

@@ -30,7 +30,10 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
-    println!("Kiro Access on http://{addr}  (data in {})", config.data_dir.display());
+    println!(
+        "Kiro Access on http://{addr}  (data in {})",
+        config.data_dir.display()
+    );
     if generated {
         println!(
             "Keys were generated for this data directory ({}):\n  member key: {}\n  admin key:  {}",

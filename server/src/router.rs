@@ -104,6 +104,9 @@ fn cors_layer(origins: &[String]) -> CorsLayer {
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(allowed))
         .allow_methods([Method::GET, Method::POST, Method::OPTIONS])
-        .allow_headers([header::CONTENT_TYPE, "x-api-key".parse().expect("header name")])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            "x-api-key".parse().expect("header name"),
+        ])
         .max_age(std::time::Duration::from_secs(600))
 }

@@ -13,14 +13,27 @@ const ADA: &str = "ada@example.com";
 #[tokio::test]
 async fn health_and_pages_render_with_security_headers() {
     let app = spawn_app().await;
-    let health = app.send(Request::get("/healthz").body(Body::empty()).unwrap()).await;
-    assert_eq!((health.status, health.body["status"].as_str()), (StatusCode::OK, Some("ok")));
+    let health = app
+        .send(Request::get("/healthz").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(
+        (health.status, health.body["status"].as_str()),
+        (StatusCode::OK, Some("ok"))
+    );
 
-    for (path, text) in [("/", "Request Kiro Pro"), ("/admin", "Create a Kiro Pro user")] {
-        let page = app.send(Request::get(path).body(Body::empty()).unwrap()).await;
+    for (path, text) in [
+        ("/", "Request Kiro Pro"),
+        ("/admin", "Create a Kiro Pro user"),
+    ] {
+        let page = app
+            .send(Request::get(path).body(Body::empty()).unwrap())
+            .await;
         assert_eq!(page.status, StatusCode::OK, "{path}");
         assert!(page.text.contains(text), "{path} lacks {text:?}");
-        assert!(page.text.contains("/pkg/kiro-access.js"), "{path} must load the hydrate bundle");
+        assert!(
+            page.text.contains("/pkg/kiro-access.js"),
+            "{path} must load the hydrate bundle"
+        );
         assert_eq!(page.headers["x-content-type-options"], "nosniff");
         assert_eq!(page.headers["x-frame-options"], "DENY");
         assert!(page.headers["content-security-policy"]
@@ -33,7 +46,9 @@ async fn health_and_pages_render_with_security_headers() {
 #[tokio::test]
 async fn a_depleted_screenshot_grants_once_then_says_already_pro() {
     let app = spawn_app().await;
-    let reply = app.check(Some(MEMBER_KEY), ADA, &fixture("depleted-light.png")).await;
+    let reply = app
+        .check(Some(MEMBER_KEY), ADA, &fixture("depleted-light.png"))
+        .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     assert_eq!(reply.body["verdict"], "granted");
     assert_eq!(reply.body["counters"][0]["used"], 50.0);
@@ -46,28 +61,47 @@ async fn a_depleted_screenshot_grants_once_then_says_already_pro() {
     let json = files.iter().find(|f| f.ends_with(".json")).unwrap();
     assert!(json.contains("-ada_at_example.com-"), "{json}");
     assert!(!json.contains("-deny"));
-    let record: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(app.data.path().join("screenshots").join(json)).unwrap())
-            .unwrap();
+    let record: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(app.data.path().join("screenshots").join(json)).unwrap(),
+    )
+    .unwrap();
     assert_eq!(record["verdict"], "granted");
     assert_eq!(record["applied"], true);
     assert_eq!(record["analyzer"], "tesseract");
-    assert!(record["evidence"]["rawText"].as_str().unwrap().contains("ada@example.com"));
+    assert!(record["evidence"]["rawText"]
+        .as_str()
+        .unwrap()
+        .contains("ada@example.com"));
 
-    let again = app.check(Some(MEMBER_KEY), "ADA@example.com", &fixture("depleted-light.png")).await;
+    let again = app
+        .check(
+            Some(MEMBER_KEY),
+            "ADA@example.com",
+            &fixture("depleted-light.png"),
+        )
+        .await;
     assert_eq!(again.body["verdict"], "already_pro", "{}", again.text);
-    assert_eq!(app.audit_files().len(), 2, "already Pro must not analyse or record");
+    assert_eq!(
+        app.audit_files().len(),
+        2,
+        "already Pro must not analyse or record"
+    );
     assert_eq!(app.memberships_of(ADA).await, 1);
 }
 
 #[tokio::test]
 async fn credits_left_is_denied_with_the_numbers_and_recorded() {
     let app = spawn_app().await;
-    let reply = app.check(Some(MEMBER_KEY), ADA, &fixture("available-dark.png")).await;
+    let reply = app
+        .check(Some(MEMBER_KEY), ADA, &fixture("available-dark.png"))
+        .await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.body["verdict"], "denied");
     assert_eq!(reply.body["reason"], "credits_available");
-    assert!(reply.body["message"].as_str().unwrap().contains("12 used of 50"));
+    assert!(reply.body["message"]
+        .as_str()
+        .unwrap()
+        .contains("12 used of 50"));
     assert_eq!(app.user_count().await, 0);
     let files = app.audit_files();
     assert!(files.iter().any(|f| f.ends_with("-deny.png")), "{files:?}");
@@ -77,9 +111,14 @@ async fn credits_left_is_denied_with_the_numbers_and_recorded() {
 #[tokio::test]
 async fn another_persons_screenshot_is_denied() {
     let app = spawn_app().await;
-    let reply = app.check(Some(MEMBER_KEY), ADA, &fixture("other-email-light.png")).await;
+    let reply = app
+        .check(Some(MEMBER_KEY), ADA, &fixture("other-email-light.png"))
+        .await;
     assert_eq!(reply.body["reason"], "email_mismatch", "{}", reply.text);
-    assert!(reply.body["message"].as_str().unwrap().contains("eve@example.org"));
+    assert!(reply.body["message"]
+        .as_str()
+        .unwrap()
+        .contains("eve@example.org"));
     assert_eq!(app.user_count().await, 0);
 }
 
@@ -87,8 +126,13 @@ async fn another_persons_screenshot_is_denied() {
 async fn a_screenshot_used_by_one_account_is_refused_for_another() {
     let app = spawn_app().await;
     let shot = fixture("depleted-light.png");
-    assert_eq!(app.check(Some(MEMBER_KEY), ADA, &shot).await.body["verdict"], "granted");
-    let reply = app.check(Some(MEMBER_KEY), "mallory@example.com", &shot).await;
+    assert_eq!(
+        app.check(Some(MEMBER_KEY), ADA, &shot).await.body["verdict"],
+        "granted"
+    );
+    let reply = app
+        .check(Some(MEMBER_KEY), "mallory@example.com", &shot)
+        .await;
     assert_eq!(reply.body["reason"], "screenshot_reused", "{}", reply.text);
     assert_eq!(app.user_count().await, 1);
 }
@@ -104,15 +148,24 @@ async fn keys_and_roles() {
 
     let wrong = app.check(Some("guess"), ADA, &shot).await;
     assert_eq!(wrong.status, StatusCode::FORBIDDEN);
-    assert!(wrong.body["error"]["message"].as_str().unwrap().contains("not valid"));
+    assert!(wrong.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not valid"));
 
     let member_creates = app.create_user(Some(MEMBER_KEY), ADA).await;
     assert_eq!(member_creates.status, StatusCode::FORBIDDEN);
-    assert!(member_creates.body["error"]["message"].as_str().unwrap().contains("administrator"));
+    assert!(member_creates.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("administrator"));
     assert_eq!(app.user_count().await, 0);
 
     let admin_checks = app.check(Some(ADMIN_KEY), ADA, &shot).await;
-    assert_eq!(admin_checks.body["verdict"], "granted", "an admin key may do what a member key may");
+    assert_eq!(
+        admin_checks.body["verdict"], "granted",
+        "an admin key may do what a member key may"
+    );
 }
 
 #[tokio::test]
@@ -153,26 +206,121 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
     huge.resize(4 * 1024 * 1024 + 10, 0);
 
     let cases: Vec<(&str, Reply, StatusCode)> = vec![
-        ("malformed JSON", app.post_raw("/check-credits", Some(MEMBER_KEY), "application/json", b"{\"email\":".to_vec()).await, StatusCode::BAD_REQUEST),
-        ("bad base64", app.post_json("/check-credits", Some(MEMBER_KEY), json!({"email": ADA, "image": "%%%not base64%%%"})).await, StatusCode::BAD_REQUEST),
-        ("missing image", app.post_json("/check-credits", Some(MEMBER_KEY), json!({"email": ADA})).await, StatusCode::BAD_REQUEST),
-        ("invalid email", app.check(Some(MEMBER_KEY), "ada@", &png).await, StatusCode::BAD_REQUEST),
-        ("name too long", app.post_json("/check-credits", Some(MEMBER_KEY), json!({"email": ADA, "image": b64(&png), "firstName": "x".repeat(65)})).await, StatusCode::BAD_REQUEST),
-        ("control characters", app.post_json("/create-user", Some(ADMIN_KEY), json!({"email": ADA, "lastName": "Love\u{0}lace"})).await, StatusCode::BAD_REQUEST),
-        ("not an image", app.check(Some(MEMBER_KEY), ADA, b"just some text, not a picture").await, StatusCode::UNSUPPORTED_MEDIA_TYPE),
-        ("svg", app.check(Some(MEMBER_KEY), ADA, b"<svg xmlns=\"http://www.w3.org/2000/svg\"></svg>").await, StatusCode::UNSUPPORTED_MEDIA_TYPE),
-        ("wrong content type", app.post_raw("/create-user", Some(ADMIN_KEY), "text/plain", b"ada@example.com".to_vec()).await, StatusCode::UNSUPPORTED_MEDIA_TYPE),
-        ("damaged image", app.check(Some(MEMBER_KEY), ADA, &damaged).await, StatusCode::UNPROCESSABLE_ENTITY),
-        ("image over the limit", app.check(Some(MEMBER_KEY), ADA, &huge).await, StatusCode::PAYLOAD_TOO_LARGE),
-        ("body over the limit", app.post_raw("/check-credits", Some(MEMBER_KEY), "application/json", vec![b' '; 7 * 1024 * 1024]).await, StatusCode::PAYLOAD_TOO_LARGE),
+        (
+            "malformed JSON",
+            app.post_raw(
+                "/check-credits",
+                Some(MEMBER_KEY),
+                "application/json",
+                b"{\"email\":".to_vec(),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "bad base64",
+            app.post_json(
+                "/check-credits",
+                Some(MEMBER_KEY),
+                json!({"email": ADA, "image": "%%%not base64%%%"}),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "missing image",
+            app.post_json("/check-credits", Some(MEMBER_KEY), json!({"email": ADA}))
+                .await,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "invalid email",
+            app.check(Some(MEMBER_KEY), "ada@", &png).await,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "name too long",
+            app.post_json(
+                "/check-credits",
+                Some(MEMBER_KEY),
+                json!({"email": ADA, "image": b64(&png), "firstName": "x".repeat(65)}),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "control characters",
+            app.post_json(
+                "/create-user",
+                Some(ADMIN_KEY),
+                json!({"email": ADA, "lastName": "Love\u{0}lace"}),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "not an image",
+            app.check(Some(MEMBER_KEY), ADA, b"just some text, not a picture")
+                .await,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "svg",
+            app.check(
+                Some(MEMBER_KEY),
+                ADA,
+                b"<svg xmlns=\"http://www.w3.org/2000/svg\"></svg>",
+            )
+            .await,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "wrong content type",
+            app.post_raw(
+                "/create-user",
+                Some(ADMIN_KEY),
+                "text/plain",
+                b"ada@example.com".to_vec(),
+            )
+            .await,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "damaged image",
+            app.check(Some(MEMBER_KEY), ADA, &damaged).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "image over the limit",
+            app.check(Some(MEMBER_KEY), ADA, &huge).await,
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        (
+            "body over the limit",
+            app.post_raw(
+                "/check-credits",
+                Some(MEMBER_KEY),
+                "application/json",
+                vec![b' '; 7 * 1024 * 1024],
+            )
+            .await,
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
     ];
     for (name, reply, status) in cases {
         assert_eq!(reply.status, status, "{name}: {}", reply.text);
         let message = reply.body["error"]["message"].as_str().unwrap_or_default();
-        assert!(!message.is_empty(), "{name}: no JSON error message in {}", reply.text);
+        assert!(
+            !message.is_empty(),
+            "{name}: no JSON error message in {}",
+            reply.text
+        );
         assert!(reply.body["error"]["code"].is_string(), "{name}");
         if status == StatusCode::PAYLOAD_TOO_LARGE {
-            assert!(message.contains("MB"), "{name}: the limit must be stated: {message}");
+            assert!(
+                message.contains("MB"),
+                "{name}: the limit must be stated: {message}"
+            );
         }
     }
     assert_eq!(app.user_count().await, 0);
@@ -204,7 +352,11 @@ async fn concurrent_identical_grants_make_one_user_and_one_membership() {
     for r in &replies {
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         let verdict = r.body["verdict"].as_str().unwrap();
-        assert!(verdict == "granted" || verdict == "already_pro", "{}", r.text);
+        assert!(
+            verdict == "granted" || verdict == "already_pro",
+            "{}",
+            r.text
+        );
     }
     assert_eq!(app.user_count().await, 1);
     assert_eq!(app.memberships_of(ADA).await, 1);
@@ -212,15 +364,25 @@ async fn concurrent_identical_grants_make_one_user_and_one_membership() {
     let creates = (0..5).map(|_| app.create_user(Some(ADMIN_KEY), "grace@example.com"));
     let replies = futures::future::join_all(creates).await;
     assert!(replies.iter().all(|r| r.status == StatusCode::OK));
-    assert_eq!(replies.iter().filter(|r| r.body["created"] == true).count(), 1);
+    assert_eq!(
+        replies.iter().filter(|r| r.body["created"] == true).count(),
+        1
+    );
     assert_eq!(app.memberships_of("grace@example.com").await, 1);
 }
 
 #[tokio::test]
 async fn a_missing_analyzer_is_a_503_and_grants_nothing() {
     let app = spawn_app_with(|c| c.tesseract = "/nonexistent/tesseract".into()).await;
-    let reply = app.check(Some(MEMBER_KEY), ADA, &fixture("depleted-light.png")).await;
-    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{}", reply.text);
+    let reply = app
+        .check(Some(MEMBER_KEY), ADA, &fixture("depleted-light.png"))
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        reply.text
+    );
     assert_eq!(reply.body["error"]["code"], "unavailable");
     assert_eq!(app.user_count().await, 0);
 }
@@ -236,7 +398,9 @@ async fn a_hung_analyzer_is_a_504_and_grants_nothing() {
         c.ocr_timeout = std::time::Duration::from_millis(300);
     })
     .await;
-    let reply = app.check(Some(MEMBER_KEY), ADA, &fixture("depleted-light.png")).await;
+    let reply = app
+        .check(Some(MEMBER_KEY), ADA, &fixture("depleted-light.png"))
+        .await;
     assert_eq!(reply.status, StatusCode::GATEWAY_TIMEOUT, "{}", reply.text);
     assert_eq!(app.user_count().await, 0);
 }
@@ -253,7 +417,12 @@ async fn multipart_uploads_work_like_json() {
     body.extend(fixture("thousand-light.png"));
     body.extend(format!("\r\n--{boundary}--\r\n").as_bytes());
     let reply = app
-        .post_raw("/check-credits", Some(MEMBER_KEY), &format!("multipart/form-data; boundary={boundary}"), body)
+        .post_raw(
+            "/check-credits",
+            Some(MEMBER_KEY),
+            &format!("multipart/form-data; boundary={boundary}"),
+            body,
+        )
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     assert_eq!(reply.body["verdict"], "granted");
@@ -272,15 +441,24 @@ async fn server_functions_share_the_workflow_and_its_status_codes() {
     let forbidden = app
         .server_fn("create_user", json!({ "api_key": MEMBER_KEY, "email": "x@example.com", "first_name": null, "last_name": null, "display_name": null }))
         .await;
-    assert_eq!(forbidden.status, StatusCode::FORBIDDEN, "{}", forbidden.text);
+    assert_eq!(
+        forbidden.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        forbidden.text
+    );
     assert_eq!(forbidden.body["code"], "forbidden");
 
-    let recent = app.server_fn("recent_decisions", json!({ "api_key": ADMIN_KEY })).await;
+    let recent = app
+        .server_fn("recent_decisions", json!({ "api_key": ADMIN_KEY }))
+        .await;
     assert_eq!(recent.status, StatusCode::OK, "{}", recent.text);
     assert_eq!(recent.body[0]["email"], ADA);
     assert_eq!(recent.body[0]["verdict"], "granted");
 
-    let member_reads = app.server_fn("recent_decisions", json!({ "api_key": MEMBER_KEY })).await;
+    let member_reads = app
+        .server_fn("recent_decisions", json!({ "api_key": MEMBER_KEY }))
+        .await;
     assert_eq!(member_reads.status, StatusCode::FORBIDDEN);
 }
 
@@ -299,8 +477,14 @@ async fn cors_answers_configured_origins_only() {
     };
     let allowed = app.send(preflight("https://tools.example.com")).await;
     assert!(allowed.status.is_success());
-    assert_eq!(allowed.headers["access-control-allow-origin"], "https://tools.example.com");
-    assert!(allowed.headers["access-control-allow-headers"].to_str().unwrap().contains("x-api-key"));
+    assert_eq!(
+        allowed.headers["access-control-allow-origin"],
+        "https://tools.example.com"
+    );
+    assert!(allowed.headers["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .contains("x-api-key"));
     let other = app.send(preflight("https://evil.example.net")).await;
     assert!(other.headers.get("access-control-allow-origin").is_none());
 }

@@ -24,7 +24,13 @@ fn verdict_name(v: Verdict) -> &'static str {
 }
 
 fn reason_name(r: Option<DenyReason>) -> Option<String> {
-    r.map(|r| serde_json::to_value(r).unwrap().as_str().unwrap().to_owned())
+    r.map(|r| {
+        serde_json::to_value(r)
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_owned()
+    })
 }
 
 #[tokio::test]
@@ -52,7 +58,11 @@ async fn every_fixture_gets_its_expected_verdict() {
         if got != want {
             wrong.push(format!(
                 "{file}: got {got:?}, want {want:?}; evidence {:?}",
-                (evidence.emails_seen, evidence.counters, evidence.limit_reached_banner)
+                (
+                    evidence.emails_seen,
+                    evidence.counters,
+                    evidence.limit_reached_banner
+                )
             ));
         }
     }
@@ -81,8 +91,7 @@ async fn a_hung_ocr_is_killed_at_the_timeout() {
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("slow-ocr");
     std::fs::write(&script, "#!/bin/sh\nsleep 30\n").unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let started = std::time::Instant::now();
     let err = TesseractAnalyzer::new(&script, Duration::from_millis(300))
         .read_text(b"png".to_vec())

@@ -34,7 +34,8 @@ pub fn AdminPage() -> impl IntoView {
         if pending.get_untracked() {
             return;
         }
-        let optional = |s: RwSignal<String>| Some(s.get_untracked()).filter(|v| !v.trim().is_empty());
+        let optional =
+            |s: RwSignal<String>| Some(s.get_untracked()).filter(|v| !v.trim().is_empty());
         create.dispatch(CreateUser {
             api_key: key.get_untracked(),
             email: email.get_untracked(),
@@ -88,7 +89,7 @@ pub fn AdminPage() -> impl IntoView {
                                 };
                                 view! {
                                     <tr class=class>
-                                        <td>{row.at.replace('T', " ").trim_end_matches('Z').to_owned()}</td>
+                                        <td>{row.at.get(..19).unwrap_or(&row.at).replace('T', " ")}</td>
                                         <td>{row.email}</td>
                                         <td>{label}</td>
                                         <td>{row.message}</td>
@@ -108,10 +109,20 @@ pub fn AdminPage() -> impl IntoView {
 fn CreatedCard(user: CreatedUser) -> impl IntoView {
     let summary = match (user.created, user.added_to_group) {
         (true, _) => format!("Created {} and added them to {}.", user.email, user.group),
-        (false, true) => format!("{} already existed; added them to {}.", user.email, user.group),
-        (false, false) => format!("{} already existed and is already in {}.", user.email, user.group),
+        (false, true) => format!(
+            "{} already existed; added them to {}.",
+            user.email, user.group
+        ),
+        (false, false) => format!(
+            "{} already existed and is already in {}.",
+            user.email, user.group
+        ),
     };
-    let class = if user.created { "card result granted created" } else { "card result already existing" };
+    let class = if user.created {
+        "card result granted created"
+    } else {
+        "card result already existing"
+    };
     view! {
         <div class=class role="status">
             <h2>{if user.created { "User created" } else { "User already there" }}</h2>

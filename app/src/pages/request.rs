@@ -56,10 +56,13 @@ pub fn RequestPage() -> impl IntoView {
             return;
         }
         let Some(prepared) = image.get_untracked() else {
-            image_error.set(Some("Add a screenshot of your Kiro usage page first.".into()));
+            image_error.set(Some(
+                "Add a screenshot of your Kiro usage page first.".into(),
+            ));
             return;
         };
-        let optional = |s: RwSignal<String>| Some(s.get_untracked()).filter(|v| !v.trim().is_empty());
+        let optional =
+            |s: RwSignal<String>| Some(s.get_untracked()).filter(|v| !v.trim().is_empty());
         request.dispatch(RequestPro {
             api_key: key.get_untracked(),
             email: email.get_untracked(),
@@ -161,8 +164,12 @@ fn Outcome(outcome: CheckOutcome) -> impl IntoView {
         Verdict::AlreadyPro => ("card result already", "You already have Kiro Pro"),
         Verdict::Denied => ("card result denied", "Not granted"),
     };
-    let numbers = (!outcome.counters.is_empty())
-        .then(|| format!("Read from your screenshot: {}", describe_counters(&outcome.counters)));
+    let numbers = (!outcome.counters.is_empty()).then(|| {
+        format!(
+            "Read from your screenshot: {}",
+            describe_counters(&outcome.counters)
+        )
+    });
     view! {
         <div class=class role="status">
             <h2>{title}</h2>

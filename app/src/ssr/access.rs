@@ -163,10 +163,19 @@ mod tests {
         assert_eq!(keys.require(Some("m-key"), Role::Member), Ok(Role::Member));
         assert_eq!(keys.require(Some("a-key"), Role::Member), Ok(Role::Admin));
         assert_eq!(keys.require(Some("a-key"), Role::Admin), Ok(Role::Admin));
-        assert_eq!(keys.require(Some("m-key"), Role::Admin).unwrap_err().status, 403);
-        assert_eq!(keys.require(Some("nope"), Role::Member).unwrap_err().status, 403);
+        assert_eq!(
+            keys.require(Some("m-key"), Role::Admin).unwrap_err().status,
+            403
+        );
+        assert_eq!(
+            keys.require(Some("nope"), Role::Member).unwrap_err().status,
+            403
+        );
         assert_eq!(keys.require(None, Role::Member).unwrap_err().status, 401);
-        assert_eq!(keys.require(Some("  "), Role::Member).unwrap_err().status, 401);
+        assert_eq!(
+            keys.require(Some("  "), Role::Member).unwrap_err().status,
+            401
+        );
     }
 
     #[test]

@@ -48,7 +48,9 @@ pub fn decide(evidence: &Evidence, requester: &EmailAddress) -> Decision {
         [] => {
             return Decision::deny(
                 DenyReason::EmailNotFound,
-                format!("We could not find an email address on the screenshot. {UNREADABLE_ADVICE}"),
+                format!(
+                    "We could not find an email address on the screenshot. {UNREADABLE_ADVICE}"
+                ),
             )
         }
         [seen] if !seen.eq_ignore_ascii_case(requester.as_str()) => {
@@ -161,7 +163,10 @@ mod tests {
         let d = decide(&seen(vec![counter("Credits", 50.0, 50.0)], false), &me());
         assert_eq!(d.verdict, Verdict::Granted);
         assert!(d.message.contains("50 / 50"), "{}", d.message);
-        let over = decide(&seen(vec![counter("Credits", 1001.0, 1000.0)], false), &me());
+        let over = decide(
+            &seen(vec![counter("Credits", 1001.0, 1000.0)], false),
+            &me(),
+        );
         assert_eq!(over.verdict, Verdict::Granted);
     }
 
@@ -169,7 +174,11 @@ mod tests {
     fn denies_with_numbers_when_credits_remain() {
         let d = decide(&seen(vec![counter("Credits", 12.0, 50.0)], false), &me());
         assert_eq!(d.reason, Some(DenyReason::CreditsAvailable));
-        assert!(d.message.contains("12 used of 50 (38 left)"), "{}", d.message);
+        assert!(
+            d.message.contains("12 used of 50 (38 left)"),
+            "{}",
+            d.message
+        );
     }
 
     #[test]
@@ -181,12 +190,18 @@ mod tests {
     #[test]
     fn credit_counters_win_over_other_counters() {
         let ev = seen(
-            vec![counter("Credits", 50.0, 50.0), counter("Agent hours", 1.0, 10.0)],
+            vec![
+                counter("Credits", 50.0, 50.0),
+                counter("Agent hours", 1.0, 10.0),
+            ],
             false,
         );
         assert_eq!(decide(&ev, &me()).verdict, Verdict::Granted);
         let ev = seen(vec![counter("Vibe requests", 3.0, 10.0)], false);
-        assert_eq!(decide(&ev, &me()).reason, Some(DenyReason::CreditsAvailable));
+        assert_eq!(
+            decide(&ev, &me()).reason,
+            Some(DenyReason::CreditsAvailable)
+        );
     }
 
     #[test]

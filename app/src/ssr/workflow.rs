@@ -74,10 +74,10 @@ impl Person {
         );
         NewUser {
             user_name: self.email.to_string(),
-            given_name: self
-                .first
-                .as_ref()
-                .map_or_else(|| self.email.local_part().to_owned(), |n| n.as_str().to_owned()),
+            given_name: self.first.as_ref().map_or_else(
+                || self.email.local_part().to_owned(),
+                |n| n.as_str().to_owned(),
+            ),
             family_name: self
                 .last
                 .as_ref()
@@ -211,10 +211,7 @@ impl Services {
             reason: decision.reason,
             message: decision.message,
             email: person.email.to_string(),
-            counters: record
-                .evidence
-                .map(|e| e.counters)
-                .unwrap_or_default(),
+            counters: record.evidence.map(|e| e.counters).unwrap_or_default(),
             record_key: Some(record_key),
         })
     }
@@ -324,7 +321,11 @@ fn vanished(what: &str) -> ApiError {
 /// different images in the same second do not overwrite each other.
 fn record_stem(email: &EmailAddress, image: &NormalisedImage, verdict: Verdict) -> String {
     let ts = chrono::Utc::now().format("%Y%m%d-%H%M%S");
-    let deny = if verdict == Verdict::Denied { "-deny" } else { "" };
+    let deny = if verdict == Verdict::Denied {
+        "-deny"
+    } else {
+        ""
+    };
     format!(
         "screenshots/{ts}-{}-{}{deny}",
         sanitise_for_key(email.as_str()),
@@ -354,7 +355,10 @@ mod tests {
 
     #[test]
     fn keys_are_safe_for_paths_and_buckets() {
-        assert_eq!(sanitise_for_key("Ada.L+kiro@Example.com"), "ada.l_kiro_at_example.com");
+        assert_eq!(
+            sanitise_for_key("Ada.L+kiro@Example.com"),
+            "ada.l_kiro_at_example.com"
+        );
         assert_eq!(sanitise_for_key("a/../b@x.io"), "a_.._b_at_x.io");
         assert!(!sanitise_for_key("x\u{0}y@z.io").contains('\u{0}'));
     }

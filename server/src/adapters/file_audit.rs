@@ -140,7 +140,9 @@ impl AuditStore for FileAuditStore {
                     }
                     tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                 }
-                Err(PortError::Unavailable("audit store: unfinished image claim".into()))
+                Err(PortError::Unavailable(
+                    "audit store: unfinished image claim".into(),
+                ))
             }
             Err(e) => Err(io("creating a claim")(e)),
         }
@@ -200,20 +202,35 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = FileAuditStore::open(dir.path()).unwrap();
         assert_eq!(store.image_owner("abc").await.unwrap(), None);
-        assert_eq!(store.claim_image("abc", "a@x.io").await.unwrap(), Claim::Fresh);
-        assert_eq!(store.claim_image("abc", "a@x.io").await.unwrap(), Claim::SameOwner);
+        assert_eq!(
+            store.claim_image("abc", "a@x.io").await.unwrap(),
+            Claim::Fresh
+        );
+        assert_eq!(
+            store.claim_image("abc", "a@x.io").await.unwrap(),
+            Claim::SameOwner
+        );
         assert_eq!(
             store.claim_image("abc", "b@x.io").await.unwrap(),
             Claim::OtherOwner("a@x.io".into())
         );
-        assert_eq!(store.image_owner("abc").await.unwrap(), Some("a@x.io".into()));
+        assert_eq!(
+            store.image_owner("abc").await.unwrap(),
+            Some("a@x.io".into())
+        );
     }
 
     #[tokio::test]
     async fn keys_cannot_escape_the_root() {
         let dir = tempfile::tempdir().unwrap();
         let store = FileAuditStore::open(dir.path()).unwrap();
-        assert!(store.put_screenshot("../evil.png", b"x", "image/png").await.is_err());
-        assert!(store.put_screenshot("/etc/evil.png", b"x", "image/png").await.is_err());
+        assert!(store
+            .put_screenshot("../evil.png", b"x", "image/png")
+            .await
+            .is_err());
+        assert!(store
+            .put_screenshot("/etc/evil.png", b"x", "image/png")
+            .await
+            .is_err());
     }
 }

@@ -14,8 +14,10 @@ static COUNTER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(r"(?i){number}\s*(?:/|\||of)\s*{number}")).expect("counter pattern")
 });
 static PLAN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\b(kiro\s+(?:free|pro\+?|power|enterprise)|(?:free|pro\+?|power)\s+(?:plan|tier))\b")
-        .expect("plan pattern")
+    Regex::new(
+        r"(?i)\b(kiro\s+(?:free|pro\+?|power|enterprise)|(?:free|pro\+?|power)\s+(?:plan|tier))\b",
+    )
+    .expect("plan pattern")
 });
 static BANNER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
@@ -49,7 +51,13 @@ pub fn parse(text: &str) -> Evidence {
     let counters = lines
         .iter()
         .enumerate()
-        .flat_map(|(i, line)| counters_on(line, lines.get(i.wrapping_sub(1)).copied(), lines.get(i + 1).copied()))
+        .flat_map(|(i, line)| {
+            counters_on(
+                line,
+                lines.get(i.wrapping_sub(1)).copied(),
+                lines.get(i + 1).copied(),
+            )
+        })
         .collect();
 
     Evidence {
@@ -75,7 +83,10 @@ fn counters_on(line: &str, above: Option<&str>, below: Option<&str>) -> Vec<Usag
             // "12/01/2026" is a date, not a counter.
             let before = &line[..whole.start()];
             let after = &line[whole.end()..];
-            if before.ends_with('/') || after.starts_with('/') || after.starts_with(|c: char| c.is_ascii_digit()) {
+            if before.ends_with('/')
+                || after.starts_with('/')
+                || after.starts_with(|c: char| c.is_ascii_digit())
+            {
                 return None;
             }
             let used = number(caps.get(1)?.as_str())?;
@@ -86,7 +97,8 @@ fn counters_on(line: &str, above: Option<&str>, below: Option<&str>) -> Vec<Usag
             } else {
                 prefix.to_owned()
             };
-            let context = format!("{label} {line} {}", below.unwrap_or_default()).to_ascii_lowercase();
+            let context =
+                format!("{label} {line} {}", below.unwrap_or_default()).to_ascii_lowercase();
             if context.contains("credit") && !label.to_ascii_lowercase().contains("credit") {
                 label = format!("{label} (credits)");
             }
@@ -97,11 +109,7 @@ fn counters_on(line: &str, above: Option<&str>, below: Option<&str>) -> Vec<Usag
 
 /// "1,000" and "1.000" are a thousand; "2.5" is two and a half.
 fn number(raw: &str) -> Option<f64> {
-    let grouped = raw.len() > 4
-        && raw
-            .split([',', '.'])
-            .skip(1)
-            .all(|group| group.len() == 3);
+    let grouped = raw.len() > 4 && raw.split([',', '.']).skip(1).all(|group| group.len() == 3);
     let clean: String = if grouped {
         raw.chars().filter(char::is_ascii_digit).collect()
     } else {
@@ -134,10 +142,17 @@ mod tests {
     #[test]
     fn reads_thousands_separators_and_of() {
         let e = parse("Credits used: 1,000 / 1,000\nVibe requests 12 of 50\n");
-        let got: Vec<_> = e.counters.iter().map(|c| (c.label.as_str(), c.used, c.limit)).collect();
+        let got: Vec<_> = e
+            .counters
+            .iter()
+            .map(|c| (c.label.as_str(), c.used, c.limit))
+            .collect();
         assert_eq!(
             got,
-            [("Credits used", 1000.0, 1000.0), ("Vibe requests", 12.0, 50.0)]
+            [
+                ("Credits used", 1000.0, 1000.0),
+                ("Vibe requests", 12.0, 50.0)
+            ]
         );
         assert_eq!(parse("Spec 2.5/10").counters[0].used, 2.5);
     }
@@ -171,7 +186,8 @@ mod tests {
 
     #[test]
     fn collects_distinct_emails_lowercased() {
-        let e = parse("Signed in as Ada@Example.com.\nShared with bob@example.org and ada@example.com");
+        let e =
+            parse("Signed in as Ada@Example.com.\nShared with bob@example.org and ada@example.com");
         assert_eq!(e.emails_seen, ["ada@example.com", "bob@example.org"]);
         assert!(parse("no address here @ all").emails_seen.is_empty());
     }

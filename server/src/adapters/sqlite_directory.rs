@@ -216,7 +216,10 @@ mod tests {
     async fn user_names_are_unique_ignoring_case() {
         let (_dir, db) = open();
         let id = db.create_user(&user("ada@example.com")).await.unwrap();
-        assert_eq!(db.find_user("ada@example.com").await.unwrap(), Some(id.clone()));
+        assert_eq!(
+            db.find_user("ada@example.com").await.unwrap(),
+            Some(id.clone())
+        );
         assert_eq!(db.find_user("ADA@example.com").await.unwrap(), Some(id));
         assert!(matches!(
             db.create_user(&user("Ada@Example.com")).await,
@@ -230,13 +233,19 @@ mod tests {
     async fn groups_are_unique_and_memberships_single() {
         let (_dir, db) = open();
         let g = db.create_group("Kiro Pro").await.unwrap();
-        assert!(matches!(db.create_group("kiro pro").await, Err(PortError::Conflict)));
+        assert!(matches!(
+            db.create_group("kiro pro").await,
+            Err(PortError::Conflict)
+        ));
         assert_eq!(db.find_group("Kiro Pro").await.unwrap(), Some(g.clone()));
         let u = db.create_user(&user("ada@example.com")).await.unwrap();
         assert!(!db.is_member(&g, &u).await.unwrap());
         db.add_member(&g, &u).await.unwrap();
         assert!(db.is_member(&g, &u).await.unwrap());
-        assert!(matches!(db.add_member(&g, &u).await, Err(PortError::Conflict)));
+        assert!(matches!(
+            db.add_member(&g, &u).await,
+            Err(PortError::Conflict)
+        ));
         assert_eq!(db.membership_count(&u).await.unwrap(), 1);
     }
 

@@ -71,12 +71,18 @@ pub fn prepare_for_ocr(png: &[u8]) -> PortResult<Vec<u8>> {
     let image = image::load_from_memory_with_format(png, image::ImageFormat::Png)
         .map_err(|e| PortError::Unavailable(format!("OCR preprocessing: {e}")))?;
     let mut gray: GrayImage = image.to_luma8();
-    let mean = gray.pixels().map(|p| u64::from(p.0[0])).sum::<u64>() / u64::from(gray.width() * gray.height()).max(1);
+    let mean = gray.pixels().map(|p| u64::from(p.0[0])).sum::<u64>()
+        / u64::from(gray.width() * gray.height()).max(1);
     if mean < 128 {
         image::imageops::invert(&mut gray);
     }
     if gray.width() < UPSCALE_BELOW_WIDTH {
-        gray = image::imageops::resize(&gray, gray.width() * 2, gray.height() * 2, FilterType::Lanczos3);
+        gray = image::imageops::resize(
+            &gray,
+            gray.width() * 2,
+            gray.height() * 2,
+            FilterType::Lanczos3,
+        );
     }
     let mut out = Vec::new();
     DynamicImage::ImageLuma8(gray)

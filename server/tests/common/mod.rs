@@ -66,7 +66,9 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
 }
 
 pub fn fixture_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../end2end/fixtures/screenshots").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../end2end/fixtures/screenshots")
+        .join(name)
 }
 
 pub fn fixture(name: &str) -> Vec<u8> {
@@ -100,7 +102,13 @@ impl TestApp {
             .await
     }
 
-    pub async fn post_raw(&self, path: &str, key: Option<&str>, content_type: &str, body: Vec<u8>) -> Reply {
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        key: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Reply {
         let mut request = Request::post(path)
             .header("content-type", content_type)
             .header("accept", "application/json");

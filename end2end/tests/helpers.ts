@@ -1,0 +1,32 @@
+// Shared steps for the browser tests.
+import { expect, Page } from '@playwright/test';
+import * as path from 'path';
+
+export const fixture = (name: string) => path.join(__dirname, '..', 'fixtures', 'screenshots', name);
+
+/** Opens a page and waits until the WASM has hydrated it. */
+export async function open(page: Page, url: string) {
+  await page.goto(url);
+  await expect(page.locator('body[data-hydrated="true"]')).toBeAttached();
+}
+
+/** Fills the request form (without the screenshot). */
+export async function fillRequest(page: Page, key: string, email: string) {
+  await page.locator('input[name="api-key"]').fill(key);
+  await page.locator('input[name="email"]').fill(email);
+  await page.locator('input[name="first-name"]').fill('Test');
+}
+
+/** Pastes a file as if from the clipboard (Ctrl/Cmd+V). */
+export async function pasteFile(page: Page, file: string, type = 'image/png') {
+  const fs = await import('fs');
+  const bytes = Array.from(fs.readFileSync(file));
+  await page.evaluate(
+    ({ bytes, type }) => {
+      const data = new DataTransfer();
+      data.items.add(new File([new Uint8Array(bytes)], 'pasted.png', { type }));
+      document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true }));
+    },
+    { bytes, type },
+  );
+}

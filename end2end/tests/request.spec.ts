@@ -1,0 +1,105 @@
+// The members' page, in a real browser: picker, paste, verdicts and every error message.
+import { expect, test } from '@playwright/test';
+import { keys } from '../playwright.config';
+import { fillRequest, fixture, open, pasteFile } from './helpers';
+
+test('depleted screenshot via the file picker is granted, and the admin table shows it', async ({ page }) => {
+  await open(page, '/');
+  await fillRequest(page, keys.member, 'ada@example.com');
+  await page.locator('input[type="file"]').setInputFiles(fixture('depleted-light.png'));
+  await expect(page.locator('.preview img')).toBeVisible();
+  await page.getByRole('button', { name: 'Request Pro' }).click();
+  const result = page.locator('.result');
+  await expect(result).toHaveClass(/granted/);
+  await expect(result).toContainText('Welcome to Kiro Pro');
+
+  await open(page, '/admin');
+  await page.locator('input[name="api-key"]').fill(keys.admin);
+  const row = page.locator('table.decisions tr', { hasText: 'ada@example.com' });
+  await expect(row).toContainText('granted');
+  await expect(row).toContainText('50 / 50');
+});
+
+test('a pasted depleted screenshot is granted', async ({ page }) => {
+  await open(page, '/');
+  await fillRequest(page, keys.member, 'cara@example.com');
+  await pasteFile(page, fixture('cara-depleted-dark.png'));
+  await expect(page.locator('.preview img')).toBeVisible();
+  await page.getByRole('button', { name: 'Request Pro' }).click();
+  await expect(page.locator('.result')).toHaveClass(/granted/);
+});
+
+test('credits still available are denied with the numbers read', async ({ page }) => {
+  await open(page, '/');
+  await fillRequest(page, keys.member, 'dan@example.com');
+  await page.locator('input[type="file"]').setInputFiles(fixture('dan-available-light.png'));
+  await page.getByRole('button', { name: 'Request Pro' }).click();
+  const result = page.locator('.result');
+  await expect(result).toHaveClass(/denied/);
+  await expect(result).toContainText('3 used of 50');
+});
+
+test('a screenshot of another account is denied', async ({ page }) => {
+  await open(page, '/');
+  await fillRequest(page, keys.member, 'zed@example.com');
+  await page.locator('input[type="file"]').setInputFiles(fixture('bob-depleted-light.png'));
+  await page.getByRole('button', { name: 'Request Pro' }).click();
+  const result = page.locator('.result');
+  await expect(result).toHaveClass(/denied/);
+  await expect(result).toContainText('bob@example.com');
+});
+
+test('a wrong key gets a clear message', async ({ page }) => {
+  await open(page, '/');
+  await fillRequest(page, 'not-a-real-key', 'ada@example.com');
+  await page.locator('input[type="file"]').setInputFiles(fixture('depleted-light.png'));
+  await page.getByRole('button', { name: 'Request Pro' }).click();
+  await expect(page.locator('.result.error')).toContainText('That API key is not valid');
+});
+
+test('the rate limit is explained', async ({ page, request }) => {
+  // Use up the limited key's burst with cheap requests, then ask through the page.
+  for (let i = 0; i < 5; i++) {
+    const r = await request.post('/check-credits', {
+      headers: { 'x-api-key': keys.limited },
+      data: { email: 'not-an-email', image: '' },
+    });
+    expect(r.status()).toBe(400);
+  }
+  await open(page, '/');
+  await fillRequest(page, keys.limited, 'ada@example.com');
+  await page.locator('input[type="file"]').setInputFiles(fixture('depleted-light.png'));
+  await page.getByRole('button', { name: 'Request Pro' }).click();
+  await expect(page.locator('.result.error')).toContainText('Too many requests');
+});
+
+test('a file that is not an image is refused in the browser', async ({ page }) => {
+  await open(page, '/');
+  await page.locator('input[type="file"]').setInputFiles({
+    name: 'notes.png',
+    mimeType: 'image/png',
+    buffer: Buffer.from('these are my notes, not a screenshot'),
+  });
+  await expect(page.locator('.field-error')).toContainText('not a PNG, JPEG or WebP image');
+  await expect(page.locator('.preview img')).toHaveCount(0);
+});
+
+test('a network failure is explained', async ({ page }) => {
+  await open(page, '/');
+  await fillRequest(page, keys.member, 'ada@example.com');
+  await page.locator('input[type="file"]').setInputFiles(fixture('depleted-light.png'));
+  await page.route('**/api/request_pro', (route) => route.abort('connectionfailed'));
+  await page.getByRole('button', { name: 'Request Pro' }).click();
+  await expect(page.locator('.result.error')).toContainText('Could not reach the server');
+});
+
+test('the key field hides and shows the key and remembers it for the tab', async ({ page }) => {
+  await open(page, '/');
+  const key = page.locator('input[name="api-key"]');
+  await expect(key).toHaveAttribute('type', 'password');
+  await key.fill(keys.member);
+  await page.getByRole('button', { name: 'Show or hide the key' }).click();
+  await expect(key).toHaveAttribute('type', 'text');
+  await open(page, '/');
+  await expect(page.locator('input[name="api-key"]')).toHaveValue(keys.member);
+});

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Sets up what is missing, then runs every test: unit, integration (real SQLite, files and
+# Tesseract), and the browser tests (Playwright + Debian Chromium) on the release build.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+bash scripts/install-tools.sh
+export PATH="$HOME/.cargo/bin:$root/end2end/node_modules/.bin:$PATH"
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "unit and integration tests"
+cargo test -p app --features ssr
+cargo test -p server
+
+step "release build (cargo-leptos: server + WASM + CSS)"
+cargo leptos build --release
+
+step "browser tests"
+cd end2end
+npx playwright test
