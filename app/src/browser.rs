@@ -32,7 +32,6 @@ pub struct PreparedImage {
 /// Checks the file (size, type by magic bytes) and downscales it when it is larger than the
 /// server needs. Errors are messages for the person who picked the file.
 pub async fn prepare_image(file: web_sys::File) -> Result<PreparedImage, String> {
-    use base64::Engine;
     let size = file.size() as usize;
     if size > MAX_PICKED_FILE_BYTES {
         return Err(format!(
@@ -51,10 +50,18 @@ pub async fn prepare_image(file: web_sys::File) -> Result<PreparedImage, String>
     let long_side = width.max(height);
     let name = file.name();
     if long_side <= TARGET_LONG_SIDE && bytes.len() <= MAX_IMAGE_BYTES {
-        let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
+        // The browser's own encoder: keeps a base64 implementation out of the WASM bundle.
+        let data_url = gloo_file::futures::read_as_data_url(&blob)
+            .await
+            .map_err(|_| "The file could not be read.".to_string())?;
+        // The declared type may be wrong or empty; the bytes decide.
+        let data_url = match data_url.split_once(";base64,") {
+            Some((_, payload)) => format!("data:{};base64,{payload}", kind.mime()),
+            None => return Err("The file could not be read.".into()),
+        };
         return Ok(PreparedImage {
             name,
-            data_url: format!("data:{};base64,{encoded}", kind.mime()),
+            data_url,
             width,
             height,
             original_bytes: bytes.len(),

@@ -10,15 +10,10 @@ pub mod server_fns;
 pub mod ssr;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
-use leptos_router::{
-    components::{Route, Router, Routes, A},
-    StaticSegment,
-};
-
 pub use pages::{admin::AdminPage, request::RequestPage};
 
-/// The HTML document around the app, rendered on the server.
+/// The HTML document around the app, rendered on the server. One title and one stylesheet for
+/// the whole app, so no leptos_meta (which would cost bundle size for nothing).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
         <!DOCTYPE html>
@@ -26,8 +21,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <title>"Kiro Access"</title>
+                <link rel="stylesheet" href="/pkg/kiro-access.css"/>
                 <HydrationScripts options/>
-                <MetaTags/>
             </head>
             <body>
                 <App/>
@@ -36,32 +32,87 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The two pages. A router would cost more bundle than it saves for two pages reached by links,
+/// so the page is chosen from the path, the same way on the server and in the browser.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Page {
+    Request,
+    Admin,
+    NotFound,
+}
+
+impl Page {
+    /// Matches on the last path segment, so a stage prefix (`/prod/admin`) does not matter;
+    /// a path ending in `/` is the start page.
+    pub fn from_path(path: &str) -> Self {
+        let trimmed = path.trim_end_matches('/');
+        match trimmed.rsplit('/').next().unwrap_or_default() {
+            "admin" => Self::Admin,
+            _ if trimmed.len() < path.len() || path.is_empty() => Self::Request,
+            _ => Self::NotFound,
+        }
+    }
+}
+
+/// The request path: from the request on the server, from the location in the browser.
+fn current_path() -> String {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>()
+            .map(|parts| parts.uri.path().to_owned())
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        window().location().pathname().unwrap_or_default()
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
-    provide_meta_context();
     // Effects run only in the browser: this marks the page as hydrated (tests wait for it).
     Effect::new(|_| {
         if let Some(body) = document().body() {
             let _ = body.set_attribute("data-hydrated", "true");
         }
     });
+    let page = Page::from_path(&current_path());
+    let current = move |p: Page| (page == p).then_some("page");
     view! {
-        <Stylesheet id="leptos" href="/pkg/kiro-access.css"/>
-        <Title text="Kiro Access"/>
-        <Router>
-            <header class="top">
-                <span class="brand">"Kiro Access"</span>
-                <nav>
-                    <A href="/">"Request Pro"</A>
-                    <A href="/admin">"Admin"</A>
-                </nav>
-            </header>
-            <main>
-                <Routes fallback=|| view! { <p class="card">"Page not found."</p> }>
-                    <Route path=StaticSegment("") view=RequestPage/>
-                    <Route path=StaticSegment("admin") view=AdminPage/>
-                </Routes>
-            </main>
-        </Router>
+        <header class="top">
+            <span class="brand">"Kiro Access"</span>
+            <nav>
+                <a href="./" aria-current=current(Page::Request)>"Request Pro"</a>
+                <a href="admin" aria-current=current(Page::Admin)>"Admin"</a>
+            </nav>
+        </header>
+        <main>
+            {match page {
+                Page::Request => view! { <RequestPage/> }.into_any(),
+                Page::Admin => view! { <AdminPage/> }.into_any(),
+                Page::NotFound => view! { <p class="card">"Page not found."</p> }.into_any(),
+            }}
+        </main>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Page;
+
+    #[test]
+    fn pages_are_found_with_or_without_a_stage_prefix() {
+        for (path, page) in [
+            ("/", Page::Request),
+            ("", Page::Request),
+            ("/prod/", Page::Request),
+            ("/admin", Page::Admin),
+            ("/admin/", Page::Admin),
+            ("/prod/admin", Page::Admin),
+            ("/nope", Page::NotFound),
+            ("/prod/nope", Page::NotFound),
+        ] {
+            assert_eq!(Page::from_path(path), page, "{path}");
+        }
     }
 }

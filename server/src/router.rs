@@ -2,8 +2,8 @@
 //! layers around them. `app(state)` is what the binary serves and what the tests drive.
 
 use crate::json_api::{self, MAX_BODY_BYTES};
+use app::shell;
 use app::ssr::Services;
-use app::{shell, App};
 use axum::body::Body;
 use axum::extract::{FromRef, Request, State};
 use axum::response::{IntoResponse, Response};
@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use http::{header, HeaderValue, Method, StatusCode};
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
+use leptos_axum::handle_server_fns_with_context;
 use std::sync::Arc;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -37,21 +37,22 @@ const CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-u
     frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
 
 pub fn app(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    // Leptos spawns rendering tasks on the tokio runtime; a second call is a harmless no-op.
+    let _ = any_spawner::Executor::init_tokio();
     let services = state.services.clone();
     let options = state.leptos_options.clone();
+    let page = leptos_axum::render_app_to_stream_with_context(
+        move || provide_context(services.clone()),
+        move || shell(options.clone()),
+    );
     let cors = cors_layer(&state.cors_origins);
     Router::new()
+        .route("/", get(page.clone()))
+        .route("/admin", get(page))
         .route("/healthz", get(json_api::healthz))
         .route("/check-credits", post(json_api::check_credits))
         .route("/create-user", post(json_api::create_user))
         .route("/api/{*fn_name}", post(server_fn))
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || provide_context(services.clone()),
-            move || shell(options.clone()),
-        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state)
         // Layers run bottom-up on the way in: security headers are set on every response,

@@ -44,6 +44,16 @@ async fn health_and_pages_render_with_security_headers() {
 }
 
 #[tokio::test]
+async fn an_unknown_page_is_a_404() {
+    let app = spawn_app().await;
+    let page = app
+        .send(Request::get("/nowhere").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(page.text.contains("Page not found"), "{}", page.text);
+}
+
+#[tokio::test]
 async fn a_depleted_screenshot_grants_once_then_says_already_pro() {
     let app = spawn_app().await;
     let reply = app
