@@ -138,6 +138,21 @@ pub struct Evidence {
     /// Raw text read, for the audit trail.
     #[serde(default)]
     pub raw_text: String,
+    /// Set when the analyzer could not produce usable evidence, and why (never a grant).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unreadable: Option<String>,
+    /// Tokens and latency, for analyzers that are models.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_usage: Option<ModelUsage>,
+}
+
+/// What one model call cost.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelUsage {
+    pub input_tokens: u32,
+    pub output_tokens: u32,
+    pub latency_ms: u64,
 }
 
 /// The answer to a request for Pro.

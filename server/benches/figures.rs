@@ -50,7 +50,7 @@ async fn overhead(rounds: usize) {
         let config = Config::local(dir.path().to_owned(), "m", "a");
         let state = AppState {
             leptos_options: LeptosOptions::builder().output_name("kiro-access").build(),
-            services: Arc::new(config.build_services().unwrap()),
+            services: Arc::new(config.build_services().await.unwrap()),
             cors_origins: vec![],
         };
         let router = app(state);

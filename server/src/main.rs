@@ -15,8 +15,9 @@ async fn main() -> anyhow::Result<()> {
         .init();
 
     let mut config = Config::from_env()?;
+    config.load_parameters().await?;
     let generated = config.ensure_local_keys()?;
-    let services = Arc::new(config.build_services()?);
+    let services = Arc::new(config.build_services().await?);
     let leptos_options = get_configuration(None)
         .context("reading the Leptos configuration")?
         .leptos_options;

@@ -33,6 +33,12 @@ const UNREADABLE_ADVICE: &str = "Take a screenshot of the whole Kiro usage page,
 
 /// Decides from what the screenshot shows whether `requester` has used up the free credits.
 pub fn decide(evidence: &Evidence, requester: &EmailAddress) -> Decision {
+    if let Some(why) = &evidence.unreadable {
+        return Decision::deny(
+            DenyReason::Unreadable,
+            format!("We could not read the screenshot ({why}). {UNREADABLE_ADVICE}"),
+        );
+    }
     if !evidence.instructions_seen.is_empty() {
         return Decision::deny(
             DenyReason::SuspiciousText,
@@ -232,6 +238,15 @@ mod tests {
         assert_eq!(decide(&ev, &me()).verdict, Verdict::Granted);
         ev.emails_seen = vec!["ada@example.com".into(), "eve@example.com".into()];
         assert_eq!(decide(&ev, &me()).reason, Some(DenyReason::Contradictory));
+    }
+
+    #[test]
+    fn unreadable_evidence_never_grants() {
+        let mut ev = seen(vec![counter("Credits", 50.0, 50.0)], true);
+        ev.unreadable = Some("the model answered in prose".into());
+        let d = decide(&ev, &me());
+        assert_eq!(d.reason, Some(DenyReason::Unreadable));
+        assert!(d.message.contains("answered in prose"));
     }
 
     #[test]

@@ -43,6 +43,14 @@ impl Services {
             group_id: tokio::sync::OnceCell::new(),
         }
     }
+
+    /// Uses this group id instead of looking the group up by name (a configured id).
+    pub fn with_group_id(self, id: String) -> Self {
+        Self {
+            group_id: tokio::sync::OnceCell::new_with(Some(id)),
+            ..self
+        }
+    }
 }
 
 /// JSON endpoints answer errors as `{"error": {"code", "message"}}` with the error's status.

@@ -13,6 +13,9 @@ pub enum PortError {
     Timeout(String),
     #[error("{0}")]
     Unavailable(String),
+    /// A dependency answered, but with an error or nonsense (e.g. the model is throttling).
+    #[error("{0}")]
+    Upstream(String),
 }
 
 pub type PortResult<T> = Result<T, PortError>;
@@ -97,6 +100,11 @@ impl From<PortError> for crate::api::ApiError {
             PortError::Unavailable(what) => Self::unavailable(format!(
                 "A service we depend on is unavailable ({what}). Nothing was changed; try again shortly."
             )),
+            PortError::Upstream(what) => Self::new(
+                502,
+                "bad_gateway",
+                format!("A service we depend on failed ({what}). Nothing was changed; try again shortly."),
+            ),
         }
     }
 }

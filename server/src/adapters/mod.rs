@@ -1,5 +1,6 @@
-//! Adapters for the ports: the embedded defaults (SQLite, files, Tesseract).
+//! Adapters for the ports: the embedded defaults (SQLite, files, Tesseract) and AWS.
 
+pub mod aws;
 pub mod file_audit;
 pub mod ocr_text;
 pub mod sqlite_directory;

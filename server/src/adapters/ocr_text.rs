@@ -70,6 +70,7 @@ pub fn parse(text: &str) -> Evidence {
             .map(|m| m.as_str().to_owned())
             .collect(),
         raw_text: text.to_owned(),
+        ..Evidence::default()
     }
 }
 

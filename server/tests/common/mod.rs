@@ -3,6 +3,9 @@
 
 #![allow(dead_code)] // each test file uses its own part of the harness
 
+pub mod fakes;
+pub mod moto;
+
 use app::ssr::access::RateLimits;
 use axum::body::Body;
 use axum::Router;
@@ -47,7 +50,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let data = tempfile::tempdir().expect("temp dir");
     let mut config = Config::local(data.path().to_owned(), MEMBER_KEY, ADMIN_KEY);
     configure(&mut config);
-    let services = Arc::new(config.build_services().expect("services"));
+    let services = Arc::new(config.build_services().await.expect("services"));
     let leptos_options = LeptosOptions::builder()
         .output_name("kiro-access")
         .site_root("target/site")

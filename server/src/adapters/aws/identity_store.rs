@@ -1,0 +1,171 @@
+//! The directory in IAM Identity Center's Identity Store: GetUserId / GetGroupId by unique
+//! attribute, CreateUser / CreateGroup / CreateGroupMembership (ConflictException = exists),
+//! IsMemberInGroups for the "already Pro" check.
+
+use super::port_error;
+use app::ssr::ports::{Directory, NewUser, PortError, PortResult};
+use async_trait::async_trait;
+use aws_sdk_identitystore::types::{AlternateIdentifier, Email, MemberId, Name, UniqueAttribute};
+use aws_sdk_identitystore::Client;
+use aws_smithy_types::Document;
+
+const SERVICE: &str = "Identity Store";
+
+#[derive(Clone, Debug)]
+pub struct IdentityStoreDirectory {
+    client: Client,
+    store_id: String,
+}
+
+impl IdentityStoreDirectory {
+    pub fn new(client: Client, store_id: impl Into<String>) -> Self {
+        Self {
+            client,
+            store_id: store_id.into(),
+        }
+    }
+
+    fn unique(path: &str, value: &str) -> PortResult<AlternateIdentifier> {
+        let attribute = UniqueAttribute::builder()
+            .attribute_path(path)
+            .attribute_value(Document::String(value.to_owned()))
+            .build()
+            .map_err(|e| PortError::Unavailable(format!("{SERVICE}: {e}")))?;
+        Ok(AlternateIdentifier::UniqueAttribute(attribute))
+    }
+}
+
+#[async_trait]
+impl Directory for IdentityStoreDirectory {
+    async fn find_user(&self, user_name: &str) -> PortResult<Option<String>> {
+        let found = self
+            .client
+            .get_user_id()
+            .identity_store_id(&self.store_id)
+            .alternate_identifier(Self::unique("userName", user_name)?)
+            .send()
+            .await;
+        match found {
+            Ok(out) => Ok(Some(out.user_id().to_owned())),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(port_error(SERVICE, e)),
+        }
+    }
+
+    async fn create_user(&self, user: &NewUser) -> PortResult<String> {
+        let created = self
+            .client
+            .create_user()
+            .identity_store_id(&self.store_id)
+            .user_name(&user.user_name)
+            .display_name(&user.display_name)
+            .name(
+                Name::builder()
+                    .given_name(&user.given_name)
+                    .family_name(&user.family_name)
+                    .build(),
+            )
+            .emails(
+                Email::builder()
+                    .value(&user.email)
+                    .r#type("work")
+                    .primary(true)
+                    .build(),
+            )
+            .send()
+            .await;
+        match created {
+            Ok(out) => Ok(out.user_id().to_owned()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conflict_exception()) =>
+            {
+                Err(PortError::Conflict)
+            }
+            Err(e) => Err(port_error(SERVICE, e)),
+        }
+    }
+
+    async fn find_group(&self, display_name: &str) -> PortResult<Option<String>> {
+        let found = self
+            .client
+            .get_group_id()
+            .identity_store_id(&self.store_id)
+            .alternate_identifier(Self::unique("displayName", display_name)?)
+            .send()
+            .await;
+        match found {
+            Ok(out) => Ok(Some(out.group_id().to_owned())),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(port_error(SERVICE, e)),
+        }
+    }
+
+    async fn create_group(&self, display_name: &str) -> PortResult<String> {
+        let created = self
+            .client
+            .create_group()
+            .identity_store_id(&self.store_id)
+            .display_name(display_name)
+            .description("Members get Kiro Pro (managed by Kiro Access)")
+            .send()
+            .await;
+        match created {
+            Ok(out) => Ok(out.group_id().to_owned()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conflict_exception()) =>
+            {
+                Err(PortError::Conflict)
+            }
+            Err(e) => Err(port_error(SERVICE, e)),
+        }
+    }
+
+    async fn is_member(&self, group_id: &str, user_id: &str) -> PortResult<bool> {
+        let out = self
+            .client
+            .is_member_in_groups()
+            .identity_store_id(&self.store_id)
+            .member_id(MemberId::UserId(user_id.to_owned()))
+            .group_ids(group_id)
+            .send()
+            .await
+            .map_err(|e| port_error(SERVICE, e))?;
+        Ok(out
+            .results()
+            .iter()
+            .any(|r| r.group_id() == Some(group_id) && r.membership_exists()))
+    }
+
+    async fn add_member(&self, group_id: &str, user_id: &str) -> PortResult<()> {
+        let added = self
+            .client
+            .create_group_membership()
+            .identity_store_id(&self.store_id)
+            .group_id(group_id)
+            .member_id(MemberId::UserId(user_id.to_owned()))
+            .send()
+            .await;
+        match added {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conflict_exception()) =>
+            {
+                Err(PortError::Conflict)
+            }
+            Err(e) => Err(port_error(SERVICE, e)),
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! The audit store in a private S3 bucket: screenshots and JSON records under `screenshots/`
+//! (the same keys as on disk, server-side encryption requested), recent records by listing
+//! month prefixes newest first, and image claims as `claims/{sha256}` written with
+//! `If-None-Match: *`, so the first writer wins across Lambda instances.
+
+use super::port_error;
+use app::api::DecisionRecord;
+use app::ssr::ports::{AuditStore, Claim, PortError, PortResult};
+use async_trait::async_trait;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::ServerSideEncryption;
+use aws_sdk_s3::Client;
+use chrono::{Datelike, Months};
+
+const SERVICE: &str = "S3";
+
+#[derive(Clone, Debug)]
+pub struct S3AuditStore {
+    client: Client,
+    bucket: String,
+    /// Keys per ListObjectsV2 page (S3's maximum is 1000; tests use a small one).
+    page_size: i32,
+    /// How many months back the admin page looks (the bucket keeps screenshots 90 days).
+    months: u32,
+}
+
+impl S3AuditStore {
+    pub fn new(client: Client, bucket: impl Into<String>) -> Self {
+        Self {
+            client,
+            bucket: bucket.into(),
+            page_size: 1000,
+            months: 4,
+        }
+    }
+
+    pub fn with_page_size(self, page_size: i32) -> Self {
+        Self { page_size, ..self }
+    }
+
+    async fn put(&self, key: &str, body: Vec<u8>, content_type: &str) -> PortResult<()> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(ByteStream::from(body))
+            .content_type(content_type)
+            .server_side_encryption(ServerSideEncryption::Aes256)
+            .metadata("written-by", "kiro-access")
+            .send()
+            .await
+            .map_err(|e| port_error(SERVICE, e))?;
+        Ok(())
+    }
+
+    async fn get(&self, key: &str) -> PortResult<Option<Vec<u8>>> {
+        match self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(out) => {
+                let bytes = out.body.collect().await.map_err(|e| {
+                    PortError::Unavailable(format!("{SERVICE}: reading {key}: {e}"))
+                })?;
+                Ok(Some(bytes.to_vec()))
+            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+            Err(e) => Err(port_error(SERVICE, e)),
+        }
+    }
+
+    /// Every record key under one prefix, all pages.
+    async fn record_keys(&self, prefix: &str) -> PortResult<Vec<String>> {
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .into_paginator()
+            .page_size(self.page_size)
+            .send();
+        let mut keys = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| port_error(SERVICE, e))?;
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key())
+                    .filter(|k| k.ends_with(".json"))
+                    .map(str::to_owned),
+            );
+        }
+        Ok(keys)
+    }
+}
+
+#[async_trait]
+impl AuditStore for S3AuditStore {
+    async fn put_screenshot(&self, key: &str, bytes: &[u8], content_type: &str) -> PortResult<()> {
+        self.put(key, bytes.to_vec(), content_type).await
+    }
+
+    async fn put_record(&self, key: &str, record: &DecisionRecord) -> PortResult<()> {
+        let json = serde_json::to_vec_pretty(record)
+            .map_err(|e| PortError::Unavailable(format!("audit record: {e}")))?;
+        self.put(key, json, "application/json").await
+    }
+
+    async fn recent(&self, limit: usize) -> PortResult<Vec<DecisionRecord>> {
+        // Keys start with the UTC time, so a month's prefix lists in time order; walk months
+        // backwards until there are enough.
+        let mut keys = Vec::new();
+        let this_month = chrono::Utc::now()
+            .date_naive()
+            .with_day(1)
+            .unwrap_or_default();
+        for back in 0..self.months {
+            let Some(month) = this_month.checked_sub_months(Months::new(back)) else {
+                break;
+            };
+            let mut found = self
+                .record_keys(&format!("screenshots/{}", month.format("%Y%m")))
+                .await?;
+            found.sort_unstable_by(|a, b| b.cmp(a));
+            keys.extend(found);
+            if keys.len() >= limit {
+                break;
+            }
+        }
+        keys.truncate(limit);
+        let mut records = Vec::with_capacity(keys.len());
+        for key in keys {
+            if let Some(bytes) = self.get(&key).await? {
+                match serde_json::from_slice(&bytes) {
+                    Ok(record) => records.push(record),
+                    Err(e) => tracing::warn!(%key, error = %e, "skipping an unreadable record"),
+                }
+            }
+        }
+        Ok(records)
+    }
+
+    async fn image_owner(&self, sha256: &str) -> PortResult<Option<String>> {
+        Ok(self
+            .get(&format!("claims/{sha256}"))
+            .await?
+            .map(|b| String::from_utf8_lossy(&b).trim().to_owned()))
+    }
+
+    async fn claim_image(&self, sha256: &str, email: &str) -> PortResult<Claim> {
+        let key = format!("claims/{sha256}");
+        let written = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .body(ByteStream::from(email.as_bytes().to_vec()))
+            .content_type("text/plain")
+            .server_side_encryption(ServerSideEncryption::Aes256)
+            .if_none_match("*")
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(Claim::Fresh),
+            // 412: someone claimed it first; 409: a concurrent conditional write is under way.
+            Err(e)
+                if matches!(
+                    e.raw_response().map(|r| r.status().as_u16()),
+                    Some(412 | 409)
+                ) =>
+            {
+                match self.image_owner(sha256).await? {
+                    Some(owner) if owner == email => Ok(Claim::SameOwner),
+                    Some(owner) => Ok(Claim::OtherOwner(owner)),
+                    None => Err(PortError::Unavailable(format!(
+                        "{SERVICE}: the claim on {key} exists but cannot be read yet"
+                    ))),
+                }
+            }
+            Err(e) => Err(port_error(SERVICE, e)),
+        }
+    }
+}
