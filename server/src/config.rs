@@ -280,8 +280,6 @@ impl Config {
 
     /// Connects each port to the adapter the configuration names.
     pub async fn build_services(&self) -> anyhow::Result<Services> {
-        std::fs::create_dir_all(&self.data_dir)
-            .with_context(|| format!("creating the data directory {}", self.data_dir.display()))?;
         if self.member_keys.is_empty() && self.admin_keys.is_empty() {
             bail!("no API keys configured: set KIRO_MEMBER_KEYS and KIRO_ADMIN_KEYS");
         }

@@ -3,6 +3,7 @@
 pub mod adapters;
 pub mod config;
 pub mod json_api;
+pub mod lambda;
 pub mod router;
 
 pub use config::Config;

@@ -7,16 +7,25 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,server=info,app=info".into()),
-        )
-        .init();
+    let on_lambda = std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,server=info,app=info".into());
+    if on_lambda {
+        // One JSON object per line, with the span (and so Lambda's request id) in each.
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_current_span(true)
+            .without_time() // CloudWatch stamps every line
+            .init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).init();
+    }
 
     let mut config = Config::from_env()?;
     config.load_parameters().await?;
-    let generated = config.ensure_local_keys()?;
+    // Keys are generated only on a local run: Lambda's file system is read-only.
+    let generated = !on_lambda && config.ensure_local_keys()?;
     let services = Arc::new(config.build_services().await?);
     let leptos_options = get_configuration(None)
         .context("reading the Leptos configuration")?
@@ -27,6 +36,9 @@ async fn main() -> anyhow::Result<()> {
         services,
         cors_origins: config.cors_origins.clone(),
     });
+    if on_lambda {
+        return server::lambda::run(router).await;
+    }
 
     let listener = tokio::net::TcpListener::bind(addr)
         .await

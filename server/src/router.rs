@@ -77,6 +77,25 @@ pub fn app(state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         ))
+        .layer(axum::middleware::from_fn(request_span))
+}
+
+/// A span per request, with Lambda's request id when there is one, so every log line of a
+/// request can be found in CloudWatch.
+async fn request_span(request: Request, next: axum::middleware::Next) -> Response {
+    use tracing::Instrument;
+    let request_id = request
+        .extensions()
+        .get::<lambda_http::Context>()
+        .map(|c| c.request_id.clone())
+        .unwrap_or_default();
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        method = %request.method(),
+        path = %request.uri().path()
+    );
+    next.run(request).instrument(span).await
 }
 
 async fn server_fn(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {

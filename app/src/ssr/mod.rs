@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod decision;
+pub mod metrics;
 pub mod normalise;
 pub mod ports;
 pub mod workflow;

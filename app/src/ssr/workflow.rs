@@ -117,6 +117,7 @@ impl Services {
         check_upload(&bytes)?;
 
         if self.is_in_group(&person.email).await? {
+            super::metrics::decision(Verdict::AlreadyPro, None);
             return Ok(CheckOutcome {
                 verdict: Verdict::AlreadyPro,
                 reason: None,
@@ -198,6 +199,7 @@ impl Services {
                 tracing::warn!(error = %e, key = %record_key, "could not mark the record applied");
             }
         }
+        super::metrics::decision(decision.verdict, decision.reason);
         tracing::info!(
             email = %person.email,
             verdict = ?decision.verdict,
