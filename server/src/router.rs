@@ -95,7 +95,18 @@ async fn request_span(request: Request, next: axum::middleware::Next) -> Respons
         method = %request.method(),
         path = %request.uri().path()
     );
-    next.run(request).instrument(span).await
+    async move {
+        let started = std::time::Instant::now();
+        let response = next.run(request).await;
+        tracing::info!(
+            status = response.status().as_u16(),
+            ms = started.elapsed().as_millis() as u64,
+            "served"
+        );
+        response
+    }
+    .instrument(span)
+    .await
 }
 
 async fn server_fn(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {
