@@ -7,7 +7,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export PATH="$HOME/.cargo/bin:$root/end2end/node_modules/.bin:$PATH"
 
-# musl-gcc builds the C in the tree (SQLite, aws-lc) for the static target.
+# musl-gcc compiles the C in the tree (SQLite, aws-lc) for the static target; Rust links with
+# its own self-contained musl objects (linking with musl-gcc mixes two libcs and crashes).
 need=()
 command -v musl-gcc >/dev/null || need+=(musl-tools)
 command -v zip >/dev/null || need+=(zip)
@@ -17,7 +18,6 @@ fi
 rustup target list --installed | grep -qx x86_64-unknown-linux-musl || rustup target add x86_64-unknown-linux-musl
 
 export CC_x86_64_unknown_linux_musl=musl-gcc
-export CARGO_TARGET_X86_64_UNKNOWN_LINUX_MUSL_LINKER=musl-gcc
 cargo build --release -p server --target x86_64-unknown-linux-musl --config 'profile.release.strip=true'
 
 out=target/lambda

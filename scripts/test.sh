@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up what is missing, then runs every test: unit, integration (real SQLite, files and
-# Tesseract), and the browser tests (Playwright + Debian Chromium) on the release build.
+# Tesseract; moto and wire fakes for AWS), the Lambda path, and the browser tests (Playwright +
+# Debian Chromium) on the release build.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -15,6 +16,9 @@ cargo test -p server
 
 step "release build (cargo-leptos: server + WASM + CSS)"
 cargo leptos build --release
+
+step "infrastructure (cfn-lint, the binary under a Lambda Runtime API emulator)"
+bash infra/test.sh
 
 step "browser tests"
 cd end2end
