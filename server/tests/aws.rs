@@ -448,6 +448,16 @@ async fn aws_app(bedrock: &Fake) -> (common::TestApp, AwsConfig) {
     (app, settings)
 }
 
+/// Ada asks for Pro with her depleted screenshot, through the JSON endpoint.
+async fn ada_requests_pro(app: &common::TestApp) -> common::Reply {
+    app.check(
+        Some(common::MEMBER_KEY),
+        "ada@example.com",
+        &fixture("depleted-light.png"),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn check_credits_end_to_end_on_aws() {
     let bedrock = Fake::start(vec![converse_tool_use(depleted_evidence(
@@ -455,13 +465,7 @@ async fn check_credits_end_to_end_on_aws() {
     ))])
     .await;
     let (app, settings) = aws_app(&bedrock).await;
-    let reply = app
-        .check(
-            Some(common::MEMBER_KEY),
-            "ada@example.com",
-            &fixture("depleted-light.png"),
-        )
-        .await;
+    let reply = ada_requests_pro(&app).await;
     assert_eq!(reply.status, http::StatusCode::OK, "{}", reply.text);
     assert_eq!(reply.body["verdict"], "granted");
 
@@ -506,13 +510,7 @@ async fn check_credits_end_to_end_on_aws() {
         .expect("the screenshot is stored");
 
     // Already Pro now: no second model call.
-    let again = app
-        .check(
-            Some(common::MEMBER_KEY),
-            "ada@example.com",
-            &fixture("depleted-light.png"),
-        )
-        .await;
+    let again = ada_requests_pro(&app).await;
     assert_eq!(again.body["verdict"], "already_pro");
     assert_eq!(bedrock.received().len(), 1);
 }
@@ -528,13 +526,7 @@ async fn model_failures_grant_nothing_and_say_why() {
     ] {
         let bedrock = Fake::start(vec![answer]).await;
         let (app, settings) = aws_app(&bedrock).await;
-        let reply = app
-            .check(
-                Some(common::MEMBER_KEY),
-                "ada@example.com",
-                &fixture("depleted-light.png"),
-            )
-            .await;
+        let reply = ada_requests_pro(&app).await;
         assert_eq!(reply.status.as_u16(), status, "{}", reply.text);
         assert!(reply.body["error"]["message"]
             .as_str()
@@ -554,13 +546,7 @@ async fn model_failures_grant_nothing_and_say_why() {
     )])
     .await;
     let (app, _) = aws_app(&prose).await;
-    let reply = app
-        .check(
-            Some(common::MEMBER_KEY),
-            "ada@example.com",
-            &fixture("depleted-light.png"),
-        )
-        .await;
+    let reply = ada_requests_pro(&app).await;
     assert_eq!(reply.body["reason"], "unreadable", "{}", reply.text);
 }
 
