@@ -421,8 +421,8 @@ async fn a_slow_model_times_out() {
 
 // ---- The whole flow on AWS -------------------------------------------------------------------
 
-/// The router with every port on AWS: moto for the Identity Store and S3, the fake for Bedrock.
-async fn aws_app(bedrock: &Fake) -> (common::TestApp, AwsConfig) {
+/// AWS settings for one test, with its screenshots bucket created in moto.
+async fn settings_with_bucket(bedrock: &Fake) -> AwsConfig {
     let settings = aws_settings(Some(&bedrock.url));
     let bucket = settings.s3_bucket.clone().unwrap();
     s3_client()
@@ -432,6 +432,12 @@ async fn aws_app(bedrock: &Fake) -> (common::TestApp, AwsConfig) {
         .send()
         .await
         .unwrap();
+    settings
+}
+
+/// The router with every port on AWS: moto for the Identity Store and S3, the fake for Bedrock.
+async fn aws_app(bedrock: &Fake) -> (common::TestApp, AwsConfig) {
+    let settings = settings_with_bucket(bedrock).await;
     let for_app = settings.clone();
     let app = common::spawn_app_with(move |c| {
         c.directory = "identitystore".into();
@@ -556,15 +562,8 @@ async fn concurrent_duplicate_grants_on_aws_make_one_user() {
         "ada@example.com",
     ))])
     .await;
-    let settings = aws_settings(Some(&bedrock.url));
+    let settings = settings_with_bucket(&bedrock).await;
     let bucket = settings.s3_bucket.clone().unwrap();
-    s3_client()
-        .await
-        .create_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap();
     let store = settings.identity_store_id.clone().unwrap();
     let services = Arc::new(Services::new(
         Arc::new(directory_at(&moto::endpoint(), &store).await),

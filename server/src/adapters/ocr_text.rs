@@ -110,7 +110,9 @@ fn counters_on(line: &str, above: Option<&str>, below: Option<&str>) -> Vec<Usag
 
 /// "1,000" and "1.000" are a thousand; "2.5" is two and a half.
 fn number(raw: &str) -> Option<f64> {
-    let grouped = raw.len() > 4 && raw.split([',', '.']).skip(1).all(|group| group.len() == 3);
+    let mut groups = raw.split([',', '.']);
+    groups.next(); // the leading group may be 1–3 digits
+    let grouped = raw.len() > 4 && groups.all(|group| group.len() == 3);
     let clean: String = if grouped {
         raw.chars().filter(char::is_ascii_digit).collect()
     } else {
