@@ -41,6 +41,10 @@ pub struct SqliteDirectory {
 impl SqliteDirectory {
     pub fn open(path: &Path) -> anyhow::Result<Self> {
         use anyhow::Context;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating the data directory {}", dir.display()))?;
+        }
         let conn = Connection::open(path)
             .with_context(|| format!("opening the directory database {}", path.display()))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
@@ -254,6 +258,15 @@ mod tests {
         let (_dir, db) = open();
         let err = db.add_member("no-group", "no-user").await.unwrap_err();
         assert!(matches!(err, PortError::Unavailable(_)), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn opening_creates_a_missing_data_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fresh/data/directory.sqlite");
+        let db = SqliteDirectory::open(&path).unwrap();
+        assert_eq!(db.user_count().await.unwrap(), 0);
+        assert!(path.exists());
     }
 
     #[tokio::test]
