@@ -14,7 +14,9 @@ pub use pages::{admin::AdminPage, request::RequestPage};
 
 /// The HTML document around the app, rendered on the server. One title and one stylesheet for
 /// the whole app, so no leptos_meta (which would cost bundle size for nothing).
+#[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let stylesheet = ssr::assets::stylesheet_href(&options, &ssr::assets::hash_file_path(&options));
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -22,7 +24,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <title>"Kiro Access"</title>
-                <link rel="stylesheet" href="/pkg/kiro-access.css"/>
+                <link rel="stylesheet" href=stylesheet/>
                 <HydrationScripts options/>
             </head>
             <body>

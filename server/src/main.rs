@@ -27,9 +27,12 @@ async fn main() -> anyhow::Result<()> {
     // Keys are generated only on a local run: Lambda's file system is read-only.
     let generated = !on_lambda && config.ensure_local_keys()?;
     let services = Arc::new(config.build_services().await?);
-    let leptos_options = get_configuration(None)
+    let mut leptos_options = get_configuration(None)
         .context("reading the Leptos configuration")?
         .leptos_options;
+    let hash_file = app::ssr::assets::hash_file_path(&leptos_options);
+    let explicit = std::env::var("LEPTOS_HASH_FILES").ok();
+    app::ssr::assets::detect_hashed_build(&mut leptos_options, explicit.as_deref(), &hash_file);
     let addr = leptos_options.site_addr;
     let router = app(AppState {
         leptos_options,

@@ -1,6 +1,7 @@
 //! Server-only code: the ports the workflows talk to, the rules, and the workflows themselves.
 
 pub mod access;
+pub mod assets;
 pub mod decision;
 pub mod metrics;
 pub mod normalise;

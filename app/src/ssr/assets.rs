@@ -1,0 +1,135 @@
+//! The site's asset names. cargo-leptos (`hash-files = true`) puts a content hash in the name of
+//! the script, the WASM and the stylesheet, and writes the hashes to `hash.txt` beside the server
+//! binary (on Lambda: beside `bootstrap`). Hashed names can be cached for a year: a new build is
+//! a new name. Leptos's `HydrationScripts` reads the file for the script and the WASM; the
+//! stylesheet link and the switch itself are ours.
+
+use leptos::prelude::LeptosOptions;
+use std::path::{Path, PathBuf};
+
+/// The hashes of one build, as `hash.txt` lists them (`js: …`, `wasm: …`, `css: …`).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct AssetHashes {
+    pub js: Option<String>,
+    pub wasm: Option<String>,
+    pub css: Option<String>,
+}
+
+impl AssetHashes {
+    pub fn parse(text: &str) -> Self {
+        let mut hashes = Self::default();
+        for (name, hash) in text.lines().filter_map(|line| line.split_once(':')) {
+            let hash = Some(hash.trim().to_string()).filter(|h| !h.is_empty());
+            match name.trim() {
+                "js" => hashes.js = hash,
+                "wasm" => hashes.wasm = hash,
+                "css" => hashes.css = hash,
+                _ => {}
+            }
+        }
+        hashes
+    }
+}
+
+/// Where Leptos looks for the hash file: beside the running executable.
+pub fn hash_file_path(options: &LeptosOptions) -> PathBuf {
+    let exe_dir = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf))
+        .unwrap_or_default();
+    exe_dir.join(options.hash_file.as_ref())
+}
+
+/// Turns hashed names on when the build that placed this binary wrote a hash file, unless
+/// `LEPTOS_HASH_FILES` says otherwise, so `target/release/server` run by hand serves the same
+/// page as `cargo leptos serve` (which sets the variable).
+pub fn detect_hashed_build(options: &mut LeptosOptions, explicit: Option<&str>, hash_file: &Path) {
+    options.hash_files = match explicit {
+        Some(value) => value.trim().eq_ignore_ascii_case("true"),
+        None => hash_file.is_file(),
+    };
+}
+
+/// The stylesheet's URL: `/pkg/{name}.{hash}.css` on a hashed build, `/pkg/{name}.css` otherwise.
+pub fn stylesheet_href(options: &LeptosOptions, hash_file: &Path) -> String {
+    let css_hash = options
+        .hash_files
+        .then(|| std::fs::read_to_string(hash_file).ok())
+        .flatten()
+        .and_then(|text| AssetHashes::parse(&text).css);
+    let name = &options.output_name;
+    let pkg = options.site_pkg_dir.trim_matches('/');
+    match css_hash {
+        Some(hash) => format!("/{pkg}/{name}.{hash}.css"),
+        None => format!("/{pkg}/{name}.css"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HASH_TXT: &str = "js: Ab3-x_9\nwasm: QwErTy12\ncss: ZZtop-1_\n";
+
+    fn options(hash_files: bool) -> LeptosOptions {
+        LeptosOptions::builder()
+            .output_name("kiro-access")
+            .hash_files(hash_files)
+            .build()
+    }
+
+    fn hash_file(contents: &str) -> (PathBuf, PathBuf) {
+        let dir = std::env::temp_dir().join(format!(
+            "kiro-assets-{}-{}",
+            std::process::id(),
+            contents.len()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("hash.txt");
+        std::fs::write(&file, contents).unwrap();
+        (dir, file)
+    }
+
+    #[test]
+    fn parses_what_cargo_leptos_writes() {
+        let hashes = AssetHashes::parse(HASH_TXT);
+        assert_eq!(hashes.js.as_deref(), Some("Ab3-x_9"));
+        assert_eq!(hashes.wasm.as_deref(), Some("QwErTy12"));
+        assert_eq!(hashes.css.as_deref(), Some("ZZtop-1_"));
+        assert_eq!(AssetHashes::parse("css:\nnonsense"), AssetHashes::default());
+    }
+
+    #[test]
+    fn the_stylesheet_link_carries_the_hash_on_a_hashed_build() {
+        let (dir, file) = hash_file(HASH_TXT);
+        assert_eq!(
+            stylesheet_href(&options(true), &file),
+            "/pkg/kiro-access.ZZtop-1_.css"
+        );
+        assert_eq!(
+            stylesheet_href(&options(false), &file),
+            "/pkg/kiro-access.css"
+        );
+        let missing = dir.join("absent.txt");
+        assert_eq!(
+            stylesheet_href(&options(true), &missing),
+            "/pkg/kiro-access.css"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_hash_file_beside_the_binary_turns_hashing_on_unless_told_otherwise() {
+        let (dir, file) = hash_file("js: a\nwasm: b\ncss: c\n");
+        let mut opts = options(false);
+        detect_hashed_build(&mut opts, None, &file);
+        assert!(opts.hash_files);
+        detect_hashed_build(&mut opts, Some("false"), &file);
+        assert!(!opts.hash_files);
+        detect_hashed_build(&mut opts, None, &dir.join("absent.txt"));
+        assert!(!opts.hash_files);
+        detect_hashed_build(&mut opts, Some("true"), &dir.join("absent.txt"));
+        assert!(opts.hash_files);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

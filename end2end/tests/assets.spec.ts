@@ -1,0 +1,28 @@
+// The page's script, WASM and stylesheet carry this build's content hashes (cargo-leptos's
+// hash.txt beside the server binary), which is what lets CloudFront and browsers keep them a year.
+import { expect, test } from '@playwright/test';
+import * as fs from 'fs';
+import * as path from 'path';
+import { open } from './helpers';
+
+const hashFile = path.join(__dirname, '..', '..', 'target', 'release', 'hash.txt');
+
+test('the page loads its assets under the hashed names of this build', async ({ page }) => {
+  const hashes = Object.fromEntries(
+    fs.readFileSync(hashFile, 'utf8').trim().split('\n').map((line) => line.split(':').map((s) => s.trim())),
+  );
+  const loaded: string[] = [];
+  page.on('response', (response) => {
+    const url = new URL(response.url());
+    if (url.pathname.startsWith('/pkg/') && response.ok()) loaded.push(url.pathname);
+  });
+  await open(page, '/');
+  expect(loaded.sort()).toEqual(
+    [`kiro-access.${hashes.css}.css`, `kiro-access.${hashes.js}.js`, `kiro-access.${hashes.wasm}.wasm`]
+      .map((name) => `/pkg/${name}`)
+      .sort(),
+  );
+  // The stylesheet applied (style/main.css sets the body's font).
+  const font = await page.evaluate(() => getComputedStyle(document.body).fontFamily);
+  expect(font).toContain('system-ui');
+});
