@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Builds the Lambda package: a static musl `bootstrap` (the same server binary, which switches to
-# lambda_http when AWS_LAMBDA_RUNTIME_API is set) zipped as target/lambda/bootstrap.zip, and the
-# site assets (target/site/pkg) that deploy.sh uploads to the assets bucket. Prints the sizes.
+# lambda_http when AWS_LAMBDA_RUNTIME_API is set) and the site's hash.txt beside it, zipped as
+# target/lambda/bootstrap.zip; and the site assets (target/site/pkg, hashed names) that deploy.sh
+# uploads to the assets bucket. Prints the sizes.
+#
+#   SKIP_SITE=1 infra/build-lambda.sh   reuse the site `cargo leptos build --release` just built
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -12,18 +15,24 @@ export PATH="$HOME/.cargo/bin:$root/end2end/node_modules/.bin:$PATH"
 need=()
 command -v musl-gcc >/dev/null || need+=(musl-tools)
 command -v zip >/dev/null || need+=(zip)
+command -v unzip >/dev/null || need+=(unzip)
 if ((${#need[@]})); then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 rustup target list --installed | grep -qx x86_64-unknown-linux-musl || rustup target add x86_64-unknown-linux-musl
 
+# The site first: its hash.txt names the assets the pages link to, and goes into the package.
+[ "${SKIP_SITE:-}" = 1 ] || cargo leptos build --release
+hashes=target/release/hash.txt
+[ -f "$hashes" ] || { echo "no $hashes: run 'cargo leptos build --release' first" >&2; exit 1; }
+
 export CC_x86_64_unknown_linux_musl=musl-gcc
 cargo build --release -p server --target x86_64-unknown-linux-musl --config 'profile.release.strip=true'
 
 out=target/lambda
-mkdir -p "$out"
+rm -rf "$out" && mkdir -p "$out"
 cp target/x86_64-unknown-linux-musl/release/server "$out/bootstrap"
-(cd "$out" && rm -f bootstrap.zip && zip -q -9 bootstrap.zip bootstrap)
-[ "${SKIP_SITE:-}" = 1 ] || cargo leptos build --release
+cp "$hashes" "$out/hash.txt"
+(cd "$out" && zip -q -9 bootstrap.zip bootstrap hash.txt)
 printf 'bootstrap: %s KB, bootstrap.zip: %s KB\n' \
   "$(( $(stat -c %s "$out/bootstrap") / 1024 ))" "$(( $(stat -c %s "$out/bootstrap.zip") / 1024 ))"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Deploys Kiro Access to an AWS account: builds the package, uploads it, creates or updates the
-# stack, uploads the site assets and invalidates them in CloudFront. Idempotent.
+# stack and uploads the site assets (content-hashed names, cached for a year). Idempotent.
 #
 #   infra/deploy.sh STACK_NAME IDENTITY_STORE_ID CODE_BUCKET [extra parameter overrides...]
 #
@@ -13,9 +13,30 @@ shift 3
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
+output() {
+  aws cloudformation describe-stacks --stack-name "$stack" \
+    --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text
+}
+
+# The asset names carry content hashes, so an uploaded file never changes: browsers and CloudFront
+# keep it a year and nothing is invalidated. Old files stay, for pages already open.
+upload_assets() {
+  local bucket=$1 year="public, max-age=31536000, immutable"
+  aws s3 sync target/site/pkg "s3://$bucket/pkg" --exclude "*" --include "*.js" --include "*.css" \
+    --cache-control "$year"
+  # Streaming WASM compilation needs the MIME type, which not every system's table knows.
+  aws s3 sync target/site/pkg "s3://$bucket/pkg" --exclude "*" --include "*.wasm" \
+    --content-type application/wasm --cache-control "$year"
+}
+
 bash infra/build-lambda.sh
 key="kiro-access/bootstrap-$(sha256sum target/lambda/bootstrap.zip | cut -c1-16).zip"
 aws s3 cp target/lambda/bootstrap.zip "s3://$code_bucket/$key"
+
+# On an update the new assets go up before the new code can serve pages that name them.
+if assets=$(output AssetsBucket 2>/dev/null) && [ -n "$assets" ] && [ "$assets" != None ]; then
+  upload_assets "$assets"
+fi
 
 aws cloudformation deploy \
   --stack-name "$stack" \
@@ -24,20 +45,7 @@ aws cloudformation deploy \
   --no-fail-on-empty-changeset \
   --parameter-overrides "IdentityStoreId=$store" "CodeBucket=$code_bucket" "CodeKey=$key" "$@"
 
-output() {
-  aws cloudformation describe-stacks --stack-name "$stack" \
-    --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text
-}
-assets=$(output AssetsBucket)
-distribution=$(output DistributionId)
-
-# The file names are stable (kiro-access.js, .wasm, .css), so they are cached briefly and
-# invalidated on every deploy.
-aws s3 sync target/site/pkg "s3://$assets/pkg" --delete \
-  --cache-control "public, max-age=300" --exclude "*.d.ts"
-aws s3 cp "s3://$assets/pkg/kiro-access.wasm" "s3://$assets/pkg/kiro-access.wasm" \
-  --content-type application/wasm --cache-control "public, max-age=300" --metadata-directive REPLACE
-aws cloudfront create-invalidation --distribution-id "$distribution" --paths "/pkg/*" >/dev/null
+upload_assets "$(output AssetsBucket)" # the first deploy has only now made the bucket
 
 echo "Deployed: $(output Url)"
 echo "Keys: infra/rotate-keys.sh $stack add member  (and: add admin)"

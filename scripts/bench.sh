@@ -5,7 +5,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export PATH="$HOME/.cargo/bin:$root/end2end/node_modules/.bin:$PATH"
-[ -f target/site/pkg/kiro-access.wasm ] || cargo leptos build --release
+compgen -G "target/site/pkg/*.wasm" >/dev/null || cargo leptos build --release
 
 node -e '
 const fs = require("fs"), zlib = require("zlib"), path = require("path");

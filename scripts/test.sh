@@ -17,7 +17,7 @@ cargo test -p server
 step "release build (cargo-leptos: server + WASM + CSS)"
 cargo leptos build --release
 
-step "infrastructure (cfn-lint, the binary under a Lambda Runtime API emulator)"
+step "infrastructure (cfn-lint; the static musl Lambda package under a Runtime API emulator)"
 bash infra/test.sh
 
 step "browser tests"

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """A minimal AWS Lambda Runtime API, enough to start the real `bootstrap` and serve it one event.
 
-Usage: runtime_emulator.py EVENT.json BOOTSTRAP [expected text in the response body]
-Starts the API on a free loopback port, runs BOOTSTRAP with AWS_LAMBDA_RUNTIME_API pointing at
-it, hands it EVENT, waits for the response, checks it (statusCode 200 and the expected text),
-stops the bootstrap and exits 0 on success, 1 otherwise.
+Usage: runtime_emulator.py EVENT.json BOOTSTRAP [text expected in the response body ...]
+Starts the API on a free loopback port, runs BOOTSTRAP in its own directory (as Lambda runs
+/var/task/bootstrap) with AWS_LAMBDA_RUNTIME_API pointing at it, hands it EVENT, waits for the
+response, checks it (statusCode 200, every expected text in the body, the request id in the
+JSON logs), stops the bootstrap and exits 0 on success, 1 otherwise.
 """
 import json
 import os
@@ -19,7 +20,7 @@ REQUEST_ID = "c0ffee00-0000-4000-8000-00000000e2e0"
 
 def main():
     event_path, bootstrap = sys.argv[1], sys.argv[2]
-    expected = sys.argv[3] if len(sys.argv) > 3 else ""
+    expected = sys.argv[3:]
     event = open(event_path, "rb").read()
     done = threading.Event()
     result = {}
@@ -71,7 +72,9 @@ def main():
                AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
                AWS_LAMBDA_LOG_STREAM_NAME="emulator",
                AWS_LAMBDA_LOG_GROUP_NAME="/aws/lambda/kiro-access")
-    child = subprocess.Popen([bootstrap], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    bootstrap = os.path.abspath(bootstrap)
+    child = subprocess.Popen([bootstrap], env=env, cwd=os.path.dirname(bootstrap),
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     finished = done.wait(60)
     child.kill()
     output = child.communicate()[0].decode(errors="replace")
@@ -81,11 +84,12 @@ def main():
         return 1
     response = json.loads(result["response"])
     body = response.get("body") or ""
-    ok = response.get("statusCode") == 200 and expected in body
+    missing = [text for text in expected if text not in body]
+    ok = response.get("statusCode") == 200 and not missing
     print(f"bootstrap answered {response.get('statusCode')} with {len(body)} bytes"
           f" (isBase64Encoded={response.get('isBase64Encoded')}): {'ok' if ok else 'UNEXPECTED'}")
     if not ok:
-        print(body[:500], "\n--- its output:\n", output)
+        print(f"missing: {missing}\n{body[:500]}\n--- its output:\n{output}")
         return 1
     logs = [line for line in output.splitlines() if line.startswith("{")]
     if not any(REQUEST_ID in line for line in logs):
