@@ -10,22 +10,15 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export PATH="$HOME/.cargo/bin:$root/end2end/node_modules/.bin:$PATH"
 
-# musl-gcc compiles the C in the tree (SQLite, aws-lc) for the static target; Rust links with
-# its own self-contained musl objects (linking with musl-gcc mixes two libcs and crashes).
-need=()
-command -v musl-gcc >/dev/null || need+=(musl-tools)
-command -v zip >/dev/null || need+=(zip)
-command -v unzip >/dev/null || need+=(unzip)
-if ((${#need[@]})); then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
-rustup target list --installed | grep -qx x86_64-unknown-linux-musl || rustup target add x86_64-unknown-linux-musl
+bash scripts/install-tools.sh # cargo-leptos and the wasm tools for the site; musl-gcc, zip
 
 # The site first: its hash.txt names the assets the pages link to, and goes into the package.
 [ "${SKIP_SITE:-}" = 1 ] || cargo leptos build --release
 hashes=target/release/hash.txt
 [ -f "$hashes" ] || { echo "no $hashes: run 'cargo leptos build --release' first" >&2; exit 1; }
 
+# musl-gcc compiles the C in the tree (SQLite, aws-lc) for the static target; Rust links with
+# its own self-contained musl objects (linking with musl-gcc mixes two libcs and crashes).
 export CC_x86_64_unknown_linux_musl=musl-gcc
 cargo build --release -p server --target x86_64-unknown-linux-musl --config 'profile.release.strip=true'
 
