@@ -16,6 +16,7 @@ pub use pages::{admin::AdminPage, request::RequestPage};
 /// the whole app, so no leptos_meta (which would cost bundle size for nothing).
 #[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    ssr::security::set_page_policy();
     let stylesheet = ssr::assets::stylesheet_href(&options, &ssr::assets::hash_file_path(&options));
     view! {
         <!DOCTYPE html>

@@ -7,10 +7,14 @@ import { open } from './helpers';
 
 const hashFile = path.join(__dirname, '..', '..', 'target', 'release', 'hash.txt');
 
-test('the page loads its assets under the hashed names of this build', async ({ page }) => {
+test('the page loads its assets under the hashed names of this build, within its CSP', async ({ page }) => {
   const hashes = Object.fromEntries(
     fs.readFileSync(hashFile, 'utf8').trim().split('\n').map((line) => line.split(':').map((s) => s.trim())),
   );
+  const violations: string[] = [];
+  page.on('console', (message) => {
+    if (message.text().includes('Content Security Policy')) violations.push(message.text());
+  });
   const loaded: string[] = [];
   page.on('response', (response) => {
     const url = new URL(response.url());
@@ -22,6 +26,8 @@ test('the page loads its assets under the hashed names of this build', async ({ 
       .map((name) => `/pkg/${name}`)
       .sort(),
   );
+  // The hydration script ran under the page's nonce; nothing was refused.
+  expect(violations).toEqual([]);
   // The stylesheet applied (style/main.css sets the body's font).
   const font = await page.evaluate(() => getComputedStyle(document.body).fontFamily);
   expect(font).toContain('system-ui');

@@ -3,6 +3,7 @@
 
 use crate::json_api::{self, MAX_BODY_BYTES};
 use app::shell;
+use app::ssr::security::content_security_policy;
 use app::ssr::Services;
 use axum::body::Body;
 use axum::extract::{FromRef, Request, State};
@@ -30,12 +31,6 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
-/// Content Security Policy: our own scripts (Leptos's hydration bootstrap is inline), images
-/// from data:/blob: for the preview, no framing.
-const CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; \
-    style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; \
-    frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
-
 pub fn app(state: AppState) -> Router {
     // Leptos spawns rendering tasks on the tokio runtime; a second call is a harmless no-op.
     let _ = any_spawner::Executor::init_tokio();
@@ -55,15 +50,16 @@ pub fn app(state: AppState) -> Router {
         .route("/api/{*fn_name}", post(server_fn))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state)
-        // Layers run bottom-up on the way in: security headers are set on every response,
+        // Layers run bottom-up on the way in: security headers are set on every response (a
+        // page has already set its Content Security Policy, with the nonce of its scripts),
         // CORS answers pre-flight before anything else, then the body limit, whose bare 413
         // the innermost layer turns into our JSON error.
         .layer(axum::middleware::map_response(json_413))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(cors)
-        .layer(SetResponseHeaderLayer::overriding(
+        .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CSP),
+            HeaderValue::from_str(&content_security_policy(None)).expect("a valid header"),
         ))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,

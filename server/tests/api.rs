@@ -36,11 +36,28 @@ async fn health_and_pages_render_with_security_headers() {
         );
         assert_eq!(page.headers["x-content-type-options"], "nosniff");
         assert_eq!(page.headers["x-frame-options"], "DENY");
-        assert!(page.headers["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .contains("frame-ancestors 'none'"));
+        // Only inline scripts carrying this response's nonce may run (the hydration bootstrap).
+        let csp = page.headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        let nonce = page
+            .text
+            .split("<script type=\"module\" nonce=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("the hydration script carries a nonce");
+        assert!(
+            csp.contains(&format!(
+                "script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval';"
+            )),
+            "{csp}"
+        );
+        assert!(!csp.contains("'unsafe-inline' 'wasm"), "{csp}");
     }
+    let csp = health.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self' 'wasm-unsafe-eval';"),
+        "{csp}"
+    );
 }
 
 #[tokio::test]

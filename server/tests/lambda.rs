@@ -154,3 +154,14 @@ fn the_stage_is_taken_off_the_path_only_when_it_leads() {
     assert_eq!(request("/admin", Some("prod")), "/admin");
     assert_eq!(request("/prod/admin", None), "/prod/admin");
 }
+
+#[test]
+fn cloudfront_adds_the_apps_own_policy_where_the_app_sets_none() {
+    let template = Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/template.yaml");
+    let template = std::fs::read_to_string(template).unwrap();
+    let policy = app::ssr::security::content_security_policy(None);
+    assert!(
+        template.contains(&format!("ContentSecurityPolicy: \"{policy}\"")),
+        "infra/template.yaml's CSP differs from the app's: {policy}"
+    );
+}

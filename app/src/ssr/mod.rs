@@ -6,6 +6,7 @@ pub mod decision;
 pub mod metrics;
 pub mod normalise;
 pub mod ports;
+pub mod security;
 pub mod workflow;
 
 use std::sync::Arc;
