@@ -417,9 +417,7 @@ async fn a_missing_analyzer_is_a_503_and_grants_nothing() {
 #[tokio::test]
 async fn a_hung_analyzer_is_a_504_and_grants_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("slow-ocr");
-    std::fs::write(&script, "#!/bin/sh\nsleep 30\n").unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let script = hung_program(dir.path());
     let app = spawn_app_with(|c| {
         c.tesseract = script.clone();
         c.ocr_timeout = std::time::Duration::from_millis(300);

@@ -4,7 +4,6 @@
 
 mod common;
 
-use base64::Engine;
 use common::{fixture, spawn_app, TestApp};
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Context, LambdaEvent};
@@ -96,7 +95,7 @@ async fn a_multipart_upload_arriving_base64_encoded() {
     body.extend(b"--kiro-boundary\r\nContent-Disposition: form-data; name=\"image\"; filename=\"u.png\"\r\nContent-Type: image/png\r\n\r\n");
     body.extend(fixture("available-light.png"));
     body.extend(b"\r\n--kiro-boundary--\r\n");
-    let encoded = base64::engine::general_purpose::STANDARD.encode(&body);
+    let encoded = common::b64(&body);
     let response = invoke(
         &app,
         "rest-post-check-credits-multipart.json",

@@ -2,18 +2,15 @@
 //! end2end/fixtures/render.py) must get its expected verdict; timeouts and a missing binary
 //! are clear errors.
 
+mod common;
+
 use app::api::{DenyReason, Verdict};
 use app::domain::EmailAddress;
 use app::ssr::decision::decide;
 use app::ssr::normalise::normalise;
 use app::ssr::ports::{Analyzer, PortError};
 use server::adapters::TesseractAnalyzer;
-use std::path::PathBuf;
 use std::time::Duration;
-
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../end2end/fixtures")
-}
 
 fn verdict_name(v: Verdict) -> &'static str {
     match v {
@@ -35,15 +32,17 @@ fn reason_name(r: Option<DenyReason>) -> Option<String> {
 
 #[tokio::test]
 async fn every_fixture_gets_its_expected_verdict() {
-    let expected: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(fixtures().join("expected.json")).unwrap()).unwrap();
+    let expected: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(common::fixtures_dir().join("expected.json")).unwrap(),
+    )
+    .unwrap();
     let requester = EmailAddress::parse(expected["requester"].as_str().unwrap()).unwrap();
     let analyzer = TesseractAnalyzer::new("tesseract", Duration::from_secs(60));
     let table = expected["fixtures"].as_object().unwrap();
     assert!(table.len() >= 10, "the fixture table is too small");
     let mut wrong = Vec::new();
     for (file, want) in table {
-        let bytes = std::fs::read(fixtures().join("screenshots").join(file)).unwrap();
+        let bytes = common::fixture(file);
         let image = normalise(&bytes).unwrap();
         let evidence = analyzer.analyze(&image).await.unwrap();
         let decision = decide(&evidence, &requester);
@@ -71,7 +70,7 @@ async fn every_fixture_gets_its_expected_verdict() {
 
 #[tokio::test]
 async fn the_depleted_fixture_reads_email_plan_and_numbers() {
-    let bytes = std::fs::read(fixtures().join("screenshots/thousand-light.png")).unwrap();
+    let bytes = common::fixture("thousand-light.png");
     let evidence = TesseractAnalyzer::new("tesseract", Duration::from_secs(60))
         .analyze(&normalise(&bytes).unwrap())
         .await
@@ -89,9 +88,7 @@ async fn the_depleted_fixture_reads_email_plan_and_numbers() {
 #[tokio::test]
 async fn a_hung_ocr_is_killed_at_the_timeout() {
     let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("slow-ocr");
-    std::fs::write(&script, "#!/bin/sh\nsleep 30\n").unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let script = common::hung_program(dir.path());
     let started = std::time::Instant::now();
     let err = TesseractAnalyzer::new(&script, Duration::from_millis(300))
         .read_text(b"png".to_vec())

@@ -68,10 +68,13 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     }
 }
 
+/// `end2end/fixtures`: the screenshots and their verdict table (`expected.json`).
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../end2end/fixtures")
+}
+
 pub fn fixture_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../end2end/fixtures/screenshots")
-        .join(name)
+    fixtures_dir().join("screenshots").join(name)
 }
 
 pub fn fixture(name: &str) -> Vec<u8> {
@@ -80,6 +83,14 @@ pub fn fixture(name: &str) -> Vec<u8> {
 
 pub fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A program in `dir` that hangs (sleeps 30 s), standing in for an OCR run that never ends.
+pub fn hung_program(dir: &Path) -> PathBuf {
+    let script = dir.join("slow-ocr");
+    std::fs::write(&script, "#!/bin/sh\nsleep 30\n").unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    script
 }
 
 impl TestApp {
