@@ -7,28 +7,14 @@
 use leptos::prelude::LeptosOptions;
 use std::path::{Path, PathBuf};
 
-/// The hashes of one build, as `hash.txt` lists them (`js: …`, `wasm: …`, `css: …`).
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct AssetHashes {
-    pub js: Option<String>,
-    pub wasm: Option<String>,
-    pub css: Option<String>,
-}
-
-impl AssetHashes {
-    pub fn parse(text: &str) -> Self {
-        let mut hashes = Self::default();
-        for (name, hash) in text.lines().filter_map(|line| line.split_once(':')) {
-            let hash = Some(hash.trim().to_string()).filter(|h| !h.is_empty());
-            match name.trim() {
-                "js" => hashes.js = hash,
-                "wasm" => hashes.wasm = hash,
-                "css" => hashes.css = hash,
-                _ => {}
-            }
-        }
-        hashes
-    }
+/// One file's hash from the text of `hash.txt` (lines `js: …`, `wasm: …`, `css: …`).
+pub fn hash_of<'a>(hash_txt: &'a str, file: &str) -> Option<&'a str> {
+    hash_txt
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .find(|(name, _)| name.trim() == file)
+        .map(|(_, hash)| hash.trim())
+        .filter(|hash| !hash.is_empty())
 }
 
 /// Where Leptos looks for the hash file: beside the running executable.
@@ -52,14 +38,14 @@ pub fn detect_hashed_build(options: &mut LeptosOptions, explicit: Option<&str>, 
 
 /// The stylesheet's URL: `/pkg/{name}.{hash}.css` on a hashed build, `/pkg/{name}.css` otherwise.
 pub fn stylesheet_href(options: &LeptosOptions, hash_file: &Path) -> String {
-    let css_hash = options
+    let hash_txt = options
         .hash_files
         .then(|| std::fs::read_to_string(hash_file).ok())
         .flatten()
-        .and_then(|text| AssetHashes::parse(&text).css);
+        .unwrap_or_default();
     let name = &options.output_name;
     let pkg = options.site_pkg_dir.trim_matches('/');
-    match css_hash {
+    match hash_of(&hash_txt, "css") {
         Some(hash) => format!("/{pkg}/{name}.{hash}.css"),
         None => format!("/{pkg}/{name}.css"),
     }
@@ -92,11 +78,10 @@ mod tests {
 
     #[test]
     fn parses_what_cargo_leptos_writes() {
-        let hashes = AssetHashes::parse(HASH_TXT);
-        assert_eq!(hashes.js.as_deref(), Some("Ab3-x_9"));
-        assert_eq!(hashes.wasm.as_deref(), Some("QwErTy12"));
-        assert_eq!(hashes.css.as_deref(), Some("ZZtop-1_"));
-        assert_eq!(AssetHashes::parse("css:\nnonsense"), AssetHashes::default());
+        assert_eq!(hash_of(HASH_TXT, "js"), Some("Ab3-x_9"));
+        assert_eq!(hash_of(HASH_TXT, "wasm"), Some("QwErTy12"));
+        assert_eq!(hash_of(HASH_TXT, "css"), Some("ZZtop-1_"));
+        assert_eq!(hash_of("css:\nnonsense", "css"), None);
     }
 
     #[test]
