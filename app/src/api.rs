@@ -3,68 +3,123 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// An error with the HTTP status it maps to. JSON endpoints send it as
-/// `{"error": {"code", "message"}}`; server functions send it whole.
+/// What went wrong, as the pages and scripts see it: the browser matches on these variants,
+/// and the HTTP status follows from the code alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadRequest,
+    MissingKey,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    TooLarge,
+    UnsupportedMediaType,
+    UnprocessableImage,
+    RateLimited,
+    Internal,
+    Unavailable,
+    Timeout,
+    /// The browser could not reach the server (never sent by the server).
+    Network,
+}
+
+impl ErrorCode {
+    /// The HTTP status this code is sent with (0 for `Network`, which is never sent).
+    pub fn status(self) -> u16 {
+        match self {
+            Self::BadRequest => 400,
+            Self::MissingKey => 401,
+            Self::Forbidden => 403,
+            Self::NotFound => 404,
+            Self::MethodNotAllowed => 405,
+            Self::TooLarge => 413,
+            Self::UnsupportedMediaType => 415,
+            Self::UnprocessableImage => 422,
+            Self::RateLimited => 429,
+            Self::Internal => 500,
+            Self::Unavailable => 503,
+            Self::Timeout => 504,
+            Self::Network => 0,
+        }
+    }
+
+    /// The code for a status some other layer chose (axum's rejections, a gateway).
+    pub fn for_status(status: u16) -> Self {
+        match status {
+            401 => Self::MissingKey,
+            403 => Self::Forbidden,
+            404 => Self::NotFound,
+            405 => Self::MethodNotAllowed,
+            413 => Self::TooLarge,
+            415 => Self::UnsupportedMediaType,
+            422 => Self::UnprocessableImage,
+            429 => Self::RateLimited,
+            503 => Self::Unavailable,
+            504 => Self::Timeout,
+            400..=499 => Self::BadRequest,
+            _ => Self::Internal,
+        }
+    }
+
+    /// The name on the wire (`"too_large"`), also used as a CSS class.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BadRequest => "bad_request",
+            Self::MissingKey => "missing_key",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::TooLarge => "too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::UnprocessableImage => "unprocessable_image",
+            Self::RateLimited => "rate_limited",
+            Self::Internal => "internal",
+            Self::Unavailable => "unavailable",
+            Self::Timeout => "timeout",
+            Self::Network => "network",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error as it travels: JSON endpoints send it as `{"error": {"code", "message", ...}}`,
+/// server functions send it whole. Made on the server only by `ssr::error`, from a domain error.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiError {
-    pub status: u16,
-    pub code: String,
+    pub code: ErrorCode,
+    /// Plain words for a person; never a dependency's own text.
     pub message: String,
-    /// Seconds to wait before trying again (429 only).
+    /// The input field at fault, for 400s about one field (`"email"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Seconds to wait before trying again (429, and 503 when the wait is known).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_secs: Option<u64>,
+    /// The request's id in the server's logs (5xx), to quote when asking for help.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 impl ApiError {
-    pub fn new(status: u16, code: &str, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            status,
-            code: code.to_owned(),
+            code,
             message: message.into(),
+            field: None,
             retry_after_secs: None,
+            request_id: None,
         }
     }
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(400, "bad_request", message)
-    }
-    pub fn unauthorized() -> Self {
-        Self::new(
-            401,
-            "missing_key",
-            "An API key is required: enter the key you were given.",
-        )
-    }
-    pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(403, "forbidden", message)
-    }
-    pub fn too_large(message: impl Into<String>) -> Self {
-        Self::new(413, "too_large", message)
-    }
-    pub fn unsupported_media(message: impl Into<String>) -> Self {
-        Self::new(415, "unsupported_media_type", message)
-    }
-    pub fn unprocessable(message: impl Into<String>) -> Self {
-        Self::new(422, "unprocessable_image", message)
-    }
-    pub fn rate_limited(retry_after_secs: u64) -> Self {
-        Self {
-            retry_after_secs: Some(retry_after_secs),
-            ..Self::new(
-                429,
-                "rate_limited",
-                format!("Too many requests with this key: try again in {retry_after_secs} s."),
-            )
-        }
-    }
-    pub fn unavailable(message: impl Into<String>) -> Self {
-        Self::new(503, "unavailable", message)
-    }
-    pub fn timeout(message: impl Into<String>) -> Self {
-        Self::new(504, "timeout", message)
-    }
-    pub fn internal(message: impl Into<String>) -> Self {
-        Self::new(500, "internal", message)
+
+    pub fn status(&self) -> u16 {
+        self.code.status()
     }
 }
 
@@ -83,12 +138,13 @@ impl leptos::server_fn::error::FromServerFnError for ApiError {
         use leptos::server_fn::error::ServerFnErrorErr as E;
         match value {
             E::Request(_) => Self::new(
-                0,
-                "network",
+                ErrorCode::Network,
                 "Could not reach the server. Check your connection and try again.",
             ),
-            E::Args(m) | E::MissingArg(m) | E::Deserialization(m) => Self::bad_request(m),
-            other => Self::internal(other.to_string()),
+            E::Args(m) | E::MissingArg(m) | E::Deserialization(m) => {
+                Self::new(ErrorCode::BadRequest, m)
+            }
+            other => Self::new(ErrorCode::Internal, other.to_string()),
         }
     }
 }
@@ -240,19 +296,18 @@ impl From<&DecisionRecord> for DecisionSummary {
     }
 }
 
-/// "12 / 50 credits" style text for counters.
+/// "Credits: 12 / 50" style text for counters.
 pub fn describe_counters(counters: &[UsageCounter]) -> String {
     counters
         .iter()
-        .map(|c| format!("{}: {} / {}", c.label, number(c.used), number(c.limit)))
+        .map(|c| {
+            format!(
+                "{}: {} / {}",
+                c.label,
+                crate::domain::number(c.used),
+                crate::domain::number(c.limit)
+            )
+        })
         .collect::<Vec<_>>()
         .join("; ")
-}
-
-fn number(n: f64) -> String {
-    if n.fract() == 0.0 {
-        format!("{n:.0}")
-    } else {
-        format!("{n}")
-    }
 }

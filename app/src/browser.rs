@@ -35,8 +35,8 @@ pub async fn prepare_image(file: web_sys::File) -> Result<PreparedImage, String>
     let size = file.size() as usize;
     if size > MAX_PICKED_FILE_BYTES {
         return Err(format!(
-            "That file is {:.0} MB; pick a screenshot under {}.",
-            size as f64 / 1_048_576.0,
+            "That file is {}; pick a screenshot under {}.",
+            megabytes(size),
             megabytes(MAX_PICKED_FILE_BYTES)
         ));
     }
@@ -68,11 +68,7 @@ pub async fn prepare_image(file: web_sys::File) -> Result<PreparedImage, String>
             downscaled: false,
         });
     }
-    let scale = (f64::from(TARGET_LONG_SIDE) / f64::from(long_side)).min(1.0);
-    let (w, h) = (
-        ((f64::from(width) * scale).round() as u32).max(1),
-        ((f64::from(height) * scale).round() as u32).max(1),
-    );
+    let (w, h) = crate::domain::downscaled_size(width, height);
     let data_url = draw_scaled(&image, w, h)?;
     Ok(PreparedImage {
         name,

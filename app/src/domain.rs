@@ -217,7 +217,33 @@ pub fn decode_base64_image(raw: &str) -> Result<Vec<u8>, String> {
 
 /// Human-readable size for messages ("4 MB").
 pub fn megabytes(bytes: usize) -> String {
-    format!("{} MB", bytes / (1024 * 1024))
+    format!("{} MB", number(bytes as f64 / 1_048_576.0))
+}
+
+/// A count for people: whole numbers without decimals ("50"), others with at most two ("2.5",
+/// "12.34"). The one number format of the app.
+pub fn number(n: f64) -> String {
+    let text = format!("{n:.2}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text == "-0" {
+        "0".into()
+    } else {
+        text.into()
+    }
+}
+
+/// The size an image is scaled to so its long side is at most `TARGET_LONG_SIDE`: the one
+/// formula the browser (before upload) and the server (before analysis) both use.
+pub fn downscaled_size(width: u32, height: u32) -> (u32, u32) {
+    let long_side = width.max(height);
+    if long_side <= TARGET_LONG_SIDE {
+        return (width, height);
+    }
+    let scale = f64::from(TARGET_LONG_SIDE) / f64::from(long_side);
+    (
+        ((f64::from(width) * scale).round() as u32).max(1),
+        ((f64::from(height) * scale).round() as u32).max(1),
+    )
 }
 
 fn printable(s: &str) -> String {
@@ -227,6 +253,29 @@ fn printable(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_read_alike_everywhere() {
+        for (n, text) in [
+            (50.0, "50"),
+            (2.5, "2.5"),
+            (2.50, "2.5"),
+            (12.345, "12.35"),
+            (0.0, "0"),
+            (-0.001, "0"),
+            (1000.0, "1000"),
+        ] {
+            assert_eq!(number(n), text, "{n}");
+        }
+    }
+
+    #[test]
+    fn downscaling_keeps_the_aspect_and_never_enlarges() {
+        assert_eq!(downscaled_size(2560, 1600), (1600, 1000));
+        assert_eq!(downscaled_size(1600, 3200), (800, 1600));
+        assert_eq!(downscaled_size(1200, 800), (1200, 800));
+        assert_eq!(downscaled_size(100_000, 1), (1600, 1));
+    }
 
     #[test]
     fn accepts_ordinary_emails_and_lowercases_them() {

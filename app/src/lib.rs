@@ -17,7 +17,6 @@ pub use pages::{admin::AdminPage, request::RequestPage};
 #[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     ssr::security::set_page_policy();
-    let stylesheet = ssr::assets::stylesheet_href(&options, &ssr::assets::hash_file_path(&options));
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -25,8 +24,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <title>"Kiro Access"</title>
-                <link rel="stylesheet" href=stylesheet/>
-                <HydrationScripts options/>
+                <ssr::assets::AssetLinks options/>
             </head>
             <body>
                 <App/>

@@ -58,13 +58,14 @@ pub async fn recent_decisions(api_key: String) -> Result<Vec<DecisionSummary>, A
 #[cfg(feature = "ssr")]
 mod ssr_glue {
     use crate::api::ApiError;
+    use crate::ssr::error::{to_api_error, AppError, AppResult};
     use crate::ssr::Services;
     use leptos::prelude::*;
     use std::sync::Arc;
 
     pub fn services() -> Result<Arc<Services>, ApiError> {
         use_context::<Arc<Services>>()
-            .ok_or_else(|| ApiError::internal("services are not configured"))
+            .ok_or_else(|| to_api_error(AppError::Internal("services are not in context".into())))
     }
 
     /// The key from the `x-api-key` header when present (as API Gateway needs it), else the argument.
@@ -79,19 +80,20 @@ mod ssr_glue {
             .or(Some(from_argument))
     }
 
-    /// Sets the response status (and Retry-After) from the error, so server functions answer with
-    /// the same codes as the JSON endpoints.
-    pub fn respond<T>(result: Result<T, ApiError>) -> Result<T, ApiError> {
-        if let Err(e) = &result {
+    /// Maps a domain error the one way (`ssr::error`) and sets the response's status (and
+    /// Retry-After) from it, so server functions answer with the JSON endpoints' codes.
+    pub fn respond<T>(result: AppResult<T>) -> Result<T, ApiError> {
+        result.map_err(|e| {
+            let api = to_api_error(e);
             if let Some(options) = use_context::<leptos_axum::ResponseOptions>() {
-                if let Ok(status) = http::StatusCode::from_u16(e.status) {
+                if let Ok(status) = http::StatusCode::from_u16(api.status()) {
                     options.set_status(status);
                 }
-                if let Some(secs) = e.retry_after_secs {
+                if let Some(secs) = api.retry_after_secs {
                     options.insert_header(http::header::RETRY_AFTER, secs.into());
                 }
             }
-        }
-        result
+            api
+        })
     }
 }

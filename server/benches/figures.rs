@@ -12,9 +12,8 @@ use base64::Engine;
 use http::Request;
 use leptos::prelude::LeptosOptions;
 use server::adapters::TesseractAnalyzer;
-use server::{app, AppState, Config};
+use server::{Application, Config};
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
 
@@ -48,12 +47,11 @@ async fn overhead(rounds: usize) {
         // A fresh data directory each round, so every round takes the full grant path.
         let dir = tempfile::tempdir().unwrap();
         let config = Config::local(dir.path().to_owned(), "m", "a");
-        let state = AppState {
-            leptos_options: LeptosOptions::builder().output_name("kiro-access").build(),
-            services: Arc::new(config.build_services().await.unwrap()),
-            cors_origins: vec![],
-        };
-        let router = app(state);
+        let leptos_options = LeptosOptions::builder().output_name("kiro-access").build();
+        let router = Application::build(&config, leptos_options)
+            .await
+            .unwrap()
+            .router;
         let request = Request::post("/check-credits")
             .header("content-type", "application/json")
             .header("x-api-key", "m")

@@ -1,249 +1,267 @@
-//! Configuration from the environment (every variable is listed in the README), and the wiring
-//! of each port to its adapter.
+//! Configuration, parsed and checked once at start: every variable is listed in the README, and a
+//! bad value stops the start with the variable's name in the message. Each port's backend is an
+//! enum carrying exactly the settings it needs. `startup` turns a `Config` into a running app.
 
-use crate::adapters::aws::{
-    bedrock, parameters::parameters_under, BedrockAnalyzer, IdentityStoreDirectory, S3AuditStore,
-};
-use crate::adapters::{FileAuditStore, SqliteDirectory, TesseractAnalyzer};
+use crate::adapters::aws::bedrock;
 use anyhow::{bail, Context};
-use app::ssr::access::RateLimits;
-use app::ssr::ports::{Analyzer, AuditStore, Directory};
-use app::ssr::{KeyRing, RateLimiter, Services};
-use aws_config::{retry::RetryConfig, timeout::TimeoutConfig, BehaviorVersion, Region, SdkConfig};
+use app::ssr::access::{RateLimits, Secret};
+use http::HeaderValue;
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Clone, Debug)]
 pub struct Config {
     pub data_dir: PathBuf,
-    pub member_keys: Vec<String>,
-    pub admin_keys: Vec<String>,
+    pub member_keys: Vec<Secret>,
+    pub admin_keys: Vec<Secret>,
+    /// Display name of the group whose members get Kiro Pro.
     pub group_name: String,
-    pub cors_origins: Vec<String>,
-    pub rate_limits: RateLimits,
-    pub directory: String,
-    pub audit_store: String,
-    pub analyzer: String,
-    pub tesseract: PathBuf,
-    pub ocr_timeout: Duration,
-    pub aws: AwsConfig,
-}
-
-/// Settings of the AWS adapters (used only by the ports switched to AWS).
-#[derive(Clone, Debug)]
-pub struct AwsConfig {
-    pub identity_store_id: Option<String>,
     /// Skips the lookup of the group by name.
     pub group_id: Option<String>,
-    pub s3_bucket: Option<String>,
-    pub bedrock_model_id: String,
-    pub bedrock_region: Option<String>,
-    pub bedrock_timeout: Duration,
-    pub bedrock_max_attempts: u32,
-    pub bedrock_initial_backoff: Duration,
-    /// The analyzer's system prompt; the built-in one when unset.
+    pub cors_origins: Vec<HeaderValue>,
+    pub rate_limits: RateLimits,
+    pub directory: DirectoryBackend,
+    pub audit_store: AuditBackend,
+    pub analyzer: AnalyzerBackend,
+    pub aws: AwsSettings,
+}
+
+/// Where users, groups and memberships live.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DirectoryBackend {
+    /// `directory.sqlite` in the data directory.
+    Sqlite,
+    IdentityStore {
+        store_id: String,
+    },
+}
+
+/// Where screenshots and decision records are kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuditBackend {
+    /// `screenshots/` in the data directory.
+    Files,
+    S3 {
+        bucket: String,
+    },
+}
+
+/// What reads the evidence off a screenshot.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AnalyzerBackend {
+    Tesseract { program: PathBuf, timeout: Duration },
+    Bedrock(BedrockSettings),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct BedrockSettings {
+    pub model_id: String,
+    pub region: Option<String>,
+    /// Per attempt.
+    pub timeout: Duration,
+    pub max_attempts: u32,
+    pub initial_backoff: Duration,
+    /// The system prompt; the built-in one when unset.
     pub prompt: Option<String>,
+    /// A local stand-in for Bedrock (tests).
+    pub endpoint_url: Option<String>,
+}
+
+/// Settings shared by the AWS adapters.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AwsSettings {
     /// Parameter Store path read at start (keys, prompt, group id).
     pub ssm_path: Option<String>,
-    /// A local stand-in for AWS (moto, LocalStack): all services but Bedrock.
+    /// A local stand-in for AWS (moto, LocalStack): every service but Bedrock.
     pub endpoint_url: Option<String>,
-    pub bedrock_endpoint_url: Option<String>,
 }
 
-impl AwsConfig {
-    fn from_env() -> anyhow::Result<Self> {
-        Ok(Self {
-            identity_store_id: var("KIRO_IDENTITY_STORE_ID"),
-            group_id: var("KIRO_GROUP_ID"),
-            s3_bucket: var("KIRO_S3_BUCKET"),
-            bedrock_model_id: var("KIRO_BEDROCK_MODEL_ID")
-                .unwrap_or_else(|| bedrock::DEFAULT_MODEL_ID.into()),
-            bedrock_region: var("KIRO_BEDROCK_REGION"),
-            bedrock_timeout: Duration::from_secs_f64(parsed("KIRO_BEDROCK_TIMEOUT_SECS", 30.0)?),
-            bedrock_max_attempts: parsed("KIRO_BEDROCK_MAX_ATTEMPTS", 3)?,
-            bedrock_initial_backoff: Duration::from_millis(parsed("KIRO_BEDROCK_BACKOFF_MS", 500)?),
-            prompt: var("KIRO_PROMPT"),
-            ssm_path: var("KIRO_SSM_PATH"),
-            endpoint_url: var("KIRO_AWS_ENDPOINT_URL"),
-            bedrock_endpoint_url: var("KIRO_BEDROCK_ENDPOINT_URL"),
-        })
+/// Reads variables from a source: the process environment, or a map in tests.
+struct Vars<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Vars<'_> {
+    /// The value, trimmed; unset and blank are the same.
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
     }
 
-    /// The SDK configuration: the default chain (environment, Lambda role, profile), with a
-    /// stand-in endpoint, test credentials and a default region when pointed at one.
-    pub async fn sdk_config(
-        &self,
-        endpoint: Option<&str>,
-        region: Option<&str>,
-        retry: RetryConfig,
-        timeout: TimeoutConfig,
-    ) -> SdkConfig {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(retry)
-            .timeout_config(timeout);
-        if let Some(region) = region {
-            loader = loader.region(Region::new(region.to_owned()));
+    fn or(&self, name: &str, default: &str) -> String {
+        self.get(name).unwrap_or_else(|| default.to_owned())
+    }
+
+    fn list(&self, name: &str) -> Vec<String> {
+        self.get(name).map(|v| split_list(&v)).unwrap_or_default()
+    }
+
+    fn parse<T: std::str::FromStr>(&self, name: &str, default: T) -> anyhow::Result<T> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => v
+                .parse()
+                .map_err(|_| anyhow::anyhow!("{name}={v:?} is not a valid value")),
         }
-        if let Some(url) = endpoint {
-            loader = loader.endpoint_url(url);
-            if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
-                loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(
-                    "stand-in",
-                    "stand-in",
-                    None,
-                    None,
-                    "local stand-in",
-                ));
-            }
-            if region.is_none() && std::env::var_os("AWS_REGION").is_none() {
-                loader = loader.region(Region::new("us-east-1"));
-            }
+    }
+
+    /// A positive number of seconds, at most a day.
+    fn seconds(&self, name: &str, default: f64) -> anyhow::Result<Duration> {
+        let secs: f64 = self.parse(name, default)?;
+        if !(secs > 0.0 && secs <= 86_400.0) {
+            bail!("{name}={secs} must be a number of seconds above 0 and at most 86400");
         }
-        loader.load().await
+        Ok(Duration::from_secs_f64(secs))
     }
 
-    async fn services_config(&self) -> SdkConfig {
-        let timeout = TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(3))
-            .operation_timeout(Duration::from_secs(15))
-            .build();
-        self.sdk_config(
-            self.endpoint_url.as_deref(),
-            None,
-            RetryConfig::standard(),
-            timeout,
+    fn required(&self, name: &str, because: &str) -> anyhow::Result<String> {
+        self.get(name)
+            .with_context(|| format!("{because} needs {name} to be set"))
+    }
+}
+
+fn split_list(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn secrets(values: Vec<String>) -> Vec<Secret> {
+    values.into_iter().map(Secret::new).collect()
+}
+
+/// `https://tools.example.com` or `http://localhost:8080`: a scheme, a host, maybe a port.
+fn parse_origin(name: &str, origin: &str) -> anyhow::Result<HeaderValue> {
+    let invalid = || {
+        anyhow::anyhow!(
+            "{name}: {origin:?} is not an origin; list origins like https://tools.example.com \
+             (no wildcard, no path)"
         )
-        .await
+    };
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .ok_or_else(invalid)?;
+    let host_ok = !rest.is_empty()
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    if !host_ok {
+        return Err(invalid());
     }
-
-    async fn bedrock_config(&self) -> SdkConfig {
-        let retry = RetryConfig::standard()
-            .with_max_attempts(self.bedrock_max_attempts.max(1))
-            .with_initial_backoff(self.bedrock_initial_backoff);
-        let timeout = TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(3))
-            .operation_attempt_timeout(self.bedrock_timeout)
-            .operation_timeout(self.bedrock_timeout * self.bedrock_max_attempts.max(1))
-            .build();
-        self.sdk_config(
-            self.bedrock_endpoint_url.as_deref(),
-            self.bedrock_region.as_deref(),
-            retry,
-            timeout,
-        )
-        .await
-    }
-}
-
-fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-fn list(name: &str) -> Vec<String> {
-    var(name)
-        .map(|v| {
-            v.split(',')
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn parsed<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
-    match var(name) {
-        None => Ok(default),
-        Some(v) => v
-            .trim()
-            .parse()
-            .map_err(|_| anyhow::anyhow!("{name}={v:?} is not a valid value")),
-    }
+    HeaderValue::from_str(origin).map_err(|_| invalid())
 }
 
 impl Config {
+    /// From the process environment.
     pub fn from_env() -> anyhow::Result<Self> {
-        Ok(Self {
-            data_dir: var("KIRO_DATA_DIR").unwrap_or_else(|| "data".into()).into(),
-            member_keys: list("KIRO_MEMBER_KEYS"),
-            admin_keys: list("KIRO_ADMIN_KEYS"),
-            group_name: var("KIRO_GROUP_NAME").unwrap_or_else(|| "Kiro Pro".into()),
-            cors_origins: list("KIRO_CORS_ORIGINS"),
-            rate_limits: RateLimits {
-                per_second: parsed("KIRO_RATE_PER_SECOND", 1.0)?,
-                burst: parsed("KIRO_RATE_BURST", 5)?,
-                per_day: parsed("KIRO_RATE_PER_DAY", 10_000)?,
+        Self::from_vars(&|name| std::env::var(name).ok())
+    }
+
+    /// From any source of variables; the one place defaults are written.
+    pub fn from_vars(source: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let vars = Vars(source);
+        let rate_limits = RateLimits {
+            per_second: vars.parse("KIRO_RATE_PER_SECOND", 1.0)?,
+            burst: vars.parse("KIRO_RATE_BURST", 5)?,
+            per_day: vars.parse("KIRO_RATE_PER_DAY", 10_000)?,
+        };
+        if !(rate_limits.per_second.is_finite() && rate_limits.per_second > 0.0) {
+            bail!("KIRO_RATE_PER_SECOND must be above 0");
+        }
+        if rate_limits.burst == 0 || rate_limits.per_day == 0 {
+            bail!("KIRO_RATE_BURST and KIRO_RATE_PER_DAY must be at least 1");
+        }
+        let cors_origins = vars
+            .list("KIRO_CORS_ORIGINS")
+            .iter()
+            .map(|o| parse_origin("KIRO_CORS_ORIGINS", o))
+            .collect::<anyhow::Result<_>>()?;
+        let directory = match vars.or("KIRO_DIRECTORY", "sqlite").as_str() {
+            "sqlite" => DirectoryBackend::Sqlite,
+            "identitystore" => DirectoryBackend::IdentityStore {
+                store_id: vars
+                    .required("KIRO_IDENTITY_STORE_ID", "KIRO_DIRECTORY=identitystore")?,
             },
-            directory: var("KIRO_DIRECTORY").unwrap_or_else(|| "sqlite".into()),
-            audit_store: var("KIRO_AUDIT_STORE").unwrap_or_else(|| "files".into()),
-            analyzer: var("KIRO_ANALYZER").unwrap_or_else(|| "tesseract".into()),
-            tesseract: var("KIRO_TESSERACT")
-                .unwrap_or_else(|| "tesseract".into())
-                .into(),
-            ocr_timeout: Duration::from_secs_f64(parsed("KIRO_OCR_TIMEOUT_SECS", 20.0)?),
-            aws: AwsConfig::from_env()?,
+            other => bail!("KIRO_DIRECTORY={other:?}: use \"sqlite\" or \"identitystore\""),
+        };
+        let audit_store = match vars.or("KIRO_AUDIT_STORE", "files").as_str() {
+            "files" => AuditBackend::Files,
+            "s3" => AuditBackend::S3 {
+                bucket: vars.required("KIRO_S3_BUCKET", "KIRO_AUDIT_STORE=s3")?,
+            },
+            other => bail!("KIRO_AUDIT_STORE={other:?}: use \"files\" or \"s3\""),
+        };
+        let analyzer = match vars.or("KIRO_ANALYZER", "tesseract").as_str() {
+            "tesseract" => AnalyzerBackend::Tesseract {
+                program: vars.or("KIRO_TESSERACT", "tesseract").into(),
+                timeout: vars.seconds("KIRO_OCR_TIMEOUT_SECS", 20.0)?,
+            },
+            "bedrock" => {
+                let max_attempts = vars.parse("KIRO_BEDROCK_MAX_ATTEMPTS", 3)?;
+                if max_attempts == 0 {
+                    bail!("KIRO_BEDROCK_MAX_ATTEMPTS must be at least 1");
+                }
+                AnalyzerBackend::Bedrock(BedrockSettings {
+                    model_id: vars.or("KIRO_BEDROCK_MODEL_ID", bedrock::DEFAULT_MODEL_ID),
+                    region: vars.get("KIRO_BEDROCK_REGION"),
+                    timeout: vars.seconds("KIRO_BEDROCK_TIMEOUT_SECS", 30.0)?,
+                    max_attempts,
+                    initial_backoff: Duration::from_millis(
+                        vars.parse("KIRO_BEDROCK_BACKOFF_MS", 500)?,
+                    ),
+                    prompt: vars.get("KIRO_PROMPT"),
+                    endpoint_url: vars.get("KIRO_BEDROCK_ENDPOINT_URL"),
+                })
+            }
+            other => bail!("KIRO_ANALYZER={other:?}: use \"tesseract\" or \"bedrock\""),
+        };
+        Ok(Self {
+            data_dir: vars.or("KIRO_DATA_DIR", "data").into(),
+            member_keys: secrets(vars.list("KIRO_MEMBER_KEYS")),
+            admin_keys: secrets(vars.list("KIRO_ADMIN_KEYS")),
+            group_name: vars.or("KIRO_GROUP_NAME", "Kiro Pro"),
+            group_id: vars.get("KIRO_GROUP_ID"),
+            cors_origins,
+            rate_limits,
+            directory,
+            audit_store,
+            analyzer,
+            aws: AwsSettings {
+                ssm_path: vars.get("KIRO_SSM_PATH"),
+                endpoint_url: vars.get("KIRO_AWS_ENDPOINT_URL"),
+            },
         })
     }
 
-    /// Reads keys, prompt and group id from Parameter Store when `KIRO_SSM_PATH` is set:
-    /// `member-keys`, `admin-keys` (comma-separated, SecureString), `prompt`, `group-id`.
-    pub async fn load_parameters(&mut self) -> anyhow::Result<()> {
-        let Some(path) = self.aws.ssm_path.clone() else {
-            return Ok(());
-        };
-        let client = aws_sdk_ssm::Client::new(&self.aws.services_config().await);
-        let found = parameters_under(&client, &path)
-            .await
-            .with_context(|| format!("reading Parameter Store path {path}"))?;
-        let split = |v: &String| -> Vec<String> {
-            v.split(',')
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-                .collect()
-        };
-        if let Some(v) = found.get("member-keys") {
-            self.member_keys = split(v);
-        }
-        if let Some(v) = found.get("admin-keys") {
-            self.admin_keys = split(v);
-        }
-        if let Some(v) = found.get("prompt") {
-            self.aws.prompt = Some(v.clone());
-        }
-        if let Some(v) = found.get("group-id") {
-            self.aws.group_id = Some(v.clone());
-        }
-        Ok(())
+    /// The embedded default in `data_dir` with the given keys (tests and benchmarks): the same
+    /// defaults as an empty environment.
+    pub fn local(data_dir: PathBuf, member_key: &str, admin_key: &str) -> Self {
+        let vars: HashMap<&str, String> = HashMap::from([
+            ("KIRO_DATA_DIR", data_dir.display().to_string()),
+            ("KIRO_MEMBER_KEYS", member_key.to_owned()),
+            ("KIRO_ADMIN_KEYS", admin_key.to_owned()),
+        ]);
+        Self::from_vars(&|name| vars.get(name).cloned()).expect("the defaults are valid")
     }
 
-    /// The embedded default in `data_dir`, with the given keys: what tests and benchmarks use.
-    pub fn local(data_dir: PathBuf, member_key: &str, admin_key: &str) -> Self {
-        Self {
-            data_dir,
-            member_keys: vec![member_key.to_owned()],
-            admin_keys: vec![admin_key.to_owned()],
-            group_name: "Kiro Pro".into(),
-            cors_origins: vec![],
-            rate_limits: RateLimits::default(),
-            directory: "sqlite".into(),
-            audit_store: "files".into(),
-            analyzer: "tesseract".into(),
-            tesseract: "tesseract".into(),
-            ocr_timeout: Duration::from_secs(20),
-            aws: AwsConfig {
-                identity_store_id: None,
-                group_id: None,
-                s3_bucket: None,
-                bedrock_model_id: bedrock::DEFAULT_MODEL_ID.into(),
-                bedrock_region: None,
-                bedrock_timeout: Duration::from_secs(30),
-                bedrock_max_attempts: 3,
-                bedrock_initial_backoff: Duration::from_millis(500),
-                prompt: None,
-                ssm_path: None,
-                endpoint_url: None,
-                bedrock_endpoint_url: None,
-            },
+    /// Applies what Parameter Store holds under `KIRO_SSM_PATH` (read by `startup`):
+    /// `member-keys`, `admin-keys` (comma-separated), `prompt`, `group-id`.
+    pub fn apply_parameters(&mut self, found: &HashMap<String, String>) {
+        if let Some(v) = found.get("member-keys") {
+            self.member_keys = secrets(split_list(v));
+        }
+        if let Some(v) = found.get("admin-keys") {
+            self.admin_keys = secrets(split_list(v));
+        }
+        if let (Some(v), AnalyzerBackend::Bedrock(settings)) =
+            (found.get("prompt"), &mut self.analyzer)
+        {
+            settings.prompt = Some(v.clone());
+        }
+        if let Some(v) = found.get("group-id") {
+            self.group_id = Some(v.clone());
         }
     }
 
@@ -269,7 +287,7 @@ impl Config {
                 fresh
             }
         };
-        let get = |role: &str| keys[role].as_str().map(str::to_owned);
+        let get = |role: &str| keys[role].as_str().map(|k| Secret::new(k.to_owned()));
         self.member_keys = get("member").into_iter().collect();
         self.admin_keys = get("admin").into_iter().collect();
         if self.member_keys.is_empty() || self.admin_keys.is_empty() {
@@ -277,71 +295,125 @@ impl Config {
         }
         Ok(true)
     }
+}
 
-    /// Connects each port to the adapter the configuration names.
-    pub async fn build_services(&self) -> anyhow::Result<Services> {
-        if self.member_keys.is_empty() && self.admin_keys.is_empty() {
-            bail!("no API keys configured: set KIRO_MEMBER_KEYS and KIRO_ADMIN_KEYS");
-        }
-        let aws = &self.aws;
-        let needs_aws = self.directory == "identitystore" || self.audit_store == "s3";
-        let sdk = if needs_aws {
-            Some(aws.services_config().await)
-        } else {
-            None
-        };
-        let directory: Arc<dyn Directory> = match (self.directory.as_str(), &sdk) {
-            ("sqlite", _) => Arc::new(SqliteDirectory::open(
-                &self.data_dir.join("directory.sqlite"),
-            )?),
-            ("identitystore", Some(sdk)) => {
-                let store = aws
-                    .identity_store_id
-                    .clone()
-                    .context("KIRO_DIRECTORY=identitystore needs KIRO_IDENTITY_STORE_ID")?;
-                Arc::new(IdentityStoreDirectory::new(
-                    aws_sdk_identitystore::Client::new(sdk),
-                    store,
-                ))
-            }
-            (other, _) => bail!("KIRO_DIRECTORY={other:?}: use \"sqlite\" or \"identitystore\""),
-        };
-        let audit: Arc<dyn AuditStore> = match (self.audit_store.as_str(), &sdk) {
-            ("files", _) => Arc::new(FileAuditStore::open(&self.data_dir)?),
-            ("s3", Some(sdk)) => {
-                let bucket = aws
-                    .s3_bucket
-                    .clone()
-                    .context("KIRO_AUDIT_STORE=s3 needs KIRO_S3_BUCKET")?;
-                let s3 = aws_sdk_s3::config::Builder::from(sdk)
-                    .force_path_style(aws.endpoint_url.is_some())
-                    .build();
-                Arc::new(S3AuditStore::new(aws_sdk_s3::Client::from_conf(s3), bucket))
-            }
-            (other, _) => bail!("KIRO_AUDIT_STORE={other:?}: use \"files\" or \"s3\""),
-        };
-        let analyzer: Arc<dyn Analyzer> = match self.analyzer.as_str() {
-            "tesseract" => Arc::new(TesseractAnalyzer::new(&self.tesseract, self.ocr_timeout)),
-            "bedrock" => Arc::new(BedrockAnalyzer::new(
-                aws_sdk_bedrockruntime::Client::new(&aws.bedrock_config().await),
-                aws.bedrock_model_id.clone(),
-                aws.prompt
-                    .clone()
-                    .unwrap_or_else(|| bedrock::DEFAULT_PROMPT.into()),
-            )),
-            other => bail!("KIRO_ANALYZER={other:?}: use \"tesseract\" or \"bedrock\""),
-        };
-        let services = Services::new(
-            directory,
-            audit,
-            analyzer,
-            KeyRing::new(self.member_keys.clone(), self.admin_keys.clone()),
-            RateLimiter::new(self.rate_limits),
-            self.group_name.clone(),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(pairs: &[(&str, &str)]) -> anyhow::Result<Config> {
+        let vars: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_vars(&|name| vars.get(name).cloned())
+    }
+
+    fn error(pairs: &[(&str, &str)]) -> String {
+        format!("{:#}", parse(pairs).unwrap_err())
+    }
+
+    #[test]
+    fn an_empty_environment_is_the_embedded_default() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.directory, DirectoryBackend::Sqlite);
+        assert_eq!(c.audit_store, AuditBackend::Files);
+        assert!(
+            matches!(c.analyzer, AnalyzerBackend::Tesseract { timeout, .. } if timeout == Duration::from_secs(20))
         );
-        Ok(match &aws.group_id {
-            Some(id) => services.with_group_id(id.clone()),
-            None => services,
-        })
+        assert_eq!(c.group_name, "Kiro Pro");
+        assert_eq!(c.data_dir, PathBuf::from("data"));
+        assert_eq!(c.rate_limits.burst, 5);
+    }
+
+    #[test]
+    fn aws_backends_carry_their_settings() {
+        let c = parse(&[
+            ("KIRO_DIRECTORY", "identitystore"),
+            ("KIRO_IDENTITY_STORE_ID", "d-123"),
+            ("KIRO_AUDIT_STORE", "s3"),
+            ("KIRO_S3_BUCKET", "audit"),
+            ("KIRO_ANALYZER", "bedrock"),
+            ("KIRO_BEDROCK_TIMEOUT_SECS", "2.5"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.directory,
+            DirectoryBackend::IdentityStore {
+                store_id: "d-123".into()
+            }
+        );
+        assert_eq!(
+            c.audit_store,
+            AuditBackend::S3 {
+                bucket: "audit".into()
+            }
+        );
+        let AnalyzerBackend::Bedrock(b) = c.analyzer else {
+            panic!("bedrock expected")
+        };
+        assert_eq!(b.timeout, Duration::from_millis(2500));
+        assert_eq!(b.model_id, bedrock::DEFAULT_MODEL_ID);
+    }
+
+    #[test]
+    fn bad_values_fail_with_the_variables_name_and_never_panic() {
+        for (pairs, needle) in [
+            (&[("KIRO_CORS_ORIGINS", "*")][..], "KIRO_CORS_ORIGINS"),
+            (
+                &[("KIRO_CORS_ORIGINS", "https://a.example.com/path")][..],
+                "KIRO_CORS_ORIGINS",
+            ),
+            (
+                &[("KIRO_OCR_TIMEOUT_SECS", "-1")][..],
+                "KIRO_OCR_TIMEOUT_SECS",
+            ),
+            (
+                &[("KIRO_OCR_TIMEOUT_SECS", "NaN")][..],
+                "KIRO_OCR_TIMEOUT_SECS",
+            ),
+            (
+                &[("KIRO_OCR_TIMEOUT_SECS", "1e300")][..],
+                "KIRO_OCR_TIMEOUT_SECS",
+            ),
+            (&[("KIRO_RATE_PER_SECOND", "0")][..], "KIRO_RATE_PER_SECOND"),
+            (&[("KIRO_RATE_BURST", "0")][..], "KIRO_RATE_BURST"),
+            (&[("KIRO_RATE_BURST", "lots")][..], "KIRO_RATE_BURST"),
+            (&[("KIRO_DIRECTORY", "ldap")][..], "KIRO_DIRECTORY"),
+            (
+                &[("KIRO_DIRECTORY", "identitystore")][..],
+                "KIRO_IDENTITY_STORE_ID",
+            ),
+            (&[("KIRO_AUDIT_STORE", "s3")][..], "KIRO_S3_BUCKET"),
+            (
+                &[
+                    ("KIRO_ANALYZER", "bedrock"),
+                    ("KIRO_BEDROCK_MAX_ATTEMPTS", "0"),
+                ][..],
+                "KIRO_BEDROCK_MAX_ATTEMPTS",
+            ),
+        ] {
+            let message = error(pairs);
+            assert!(message.contains(needle), "{pairs:?}: {message}");
+        }
+        let ok = parse(&[(
+            "KIRO_CORS_ORIGINS",
+            "https://a.example.com, http://localhost:8080",
+        )])
+        .unwrap();
+        assert_eq!(ok.cors_origins.len(), 2);
+    }
+
+    #[test]
+    fn keys_never_print() {
+        let c = parse(&[
+            ("KIRO_MEMBER_KEYS", "member-secret-1"),
+            ("KIRO_ADMIN_KEYS", "admin-secret-2"),
+        ])
+        .unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("member-secret-1"), "{shown}");
+        assert!(!shown.contains("admin-secret-2"), "{shown}");
+        assert_eq!(c.member_keys[0].expose(), "member-secret-1");
     }
 }

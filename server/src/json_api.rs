@@ -1,16 +1,14 @@
 //! The JSON endpoints for scripts: `POST /check-credits` (JSON or multipart) and
 //! `POST /create-user`, both with `x-api-key`. They call the same workflows as the pages.
 
-use crate::router::AppState;
-use app::api::{ApiError, CheckOutcome, CreatedUser};
+use crate::state::{body_too_large, AppState, MAX_BODY_BYTES};
+use app::api::{CheckOutcome, CreatedUser};
 use app::ssr::workflow::{CheckRequest, CreateUserRequest, ImageUpload};
+use app::ssr::{AppError, AppResult, Field};
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::Json;
 use http::header::CONTENT_TYPE;
 use serde::Deserialize;
-
-/// Largest request body, in bytes: a 4 MB image as base64 plus the JSON around it.
-pub const MAX_BODY_BYTES: usize = 6 * 1024 * 1024;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -49,31 +47,28 @@ fn content_type(request: &Request) -> String {
 }
 
 /// Reads a JSON body into `T`; 400 with serde's reason when it does not fit.
-async fn json_body<T: for<'de> Deserialize<'de>>(request: Request) -> Result<T, ApiError> {
+async fn json_body<T: for<'de> Deserialize<'de>>(request: Request) -> AppResult<T> {
     if !content_type(&request).starts_with("application/json") {
-        return Err(ApiError::unsupported_media(
-            "Send the request as application/json (or multipart/form-data for /check-credits).",
+        return Err(AppError::UnsupportedMedia(
+            "Send the request as application/json (or multipart/form-data for /check-credits)."
+                .into(),
         ));
     }
     let bytes = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
         .await
-        .map_err(|_| too_large())?;
+        .map_err(|_| body_too_large())?;
     serde_json::from_slice(&bytes).map_err(|e| {
-        ApiError::bad_request(format!("The body is not valid JSON for this endpoint: {e}"))
+        AppError::invalid(
+            Field::Body,
+            format!("The body is not valid JSON for this endpoint: {e}"),
+        )
     })
-}
-
-pub fn too_large() -> ApiError {
-    ApiError::too_large(format!(
-        "The request body is larger than {} MB.",
-        MAX_BODY_BYTES / (1024 * 1024)
-    ))
 }
 
 pub async fn check_credits(
     State(state): State<AppState>,
     request: Request,
-) -> Result<Json<CheckOutcome>, ApiError> {
+) -> AppResult<Json<CheckOutcome>> {
     let key = api_key(&request);
     // Keys first: a caller without one learns nothing about the body.
     state
@@ -95,23 +90,20 @@ pub async fn check_credits(
     Ok(Json(state.services.check_credits(request).await?))
 }
 
-async fn read_multipart(
-    request: Request,
-    api_key: Option<String>,
-) -> Result<CheckRequest, ApiError> {
+async fn read_multipart(request: Request, api_key: Option<String>) -> AppResult<CheckRequest> {
     let bad = |e: axum::extract::multipart::MultipartError| {
         if e.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
-            too_large()
+            body_too_large()
         } else {
-            ApiError::bad_request(format!(
-                "The multipart body could not be read: {}",
-                e.body_text()
-            ))
+            AppError::invalid(
+                Field::Body,
+                format!("The multipart body could not be read: {}", e.body_text()),
+            )
         }
     };
     let mut form = Multipart::from_request(request, &())
         .await
-        .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        .map_err(|e| AppError::invalid(Field::Body, e.body_text()))?;
     let mut out = CheckRequest {
         api_key,
         email: String::new(),
@@ -136,7 +128,7 @@ async fn read_multipart(
 pub async fn create_user(
     State(state): State<AppState>,
     request: Request,
-) -> Result<Json<CreatedUser>, ApiError> {
+) -> AppResult<Json<CreatedUser>> {
     let key = api_key(&request);
     state
         .services

@@ -1,9 +1,9 @@
-//! The Kiro Access binary: reads the configuration, wires the adapters and serves the router.
+//! The Kiro Access binary: reads the configuration, builds the app (`startup`) and serves it,
+//! over TCP locally or through `lambda_http` on Lambda.
 
 use anyhow::Context;
-use leptos::prelude::get_configuration;
-use server::{app, AppState, Config};
-use std::sync::Arc;
+use server::startup::{self, Application};
+use server::Config;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -23,24 +23,14 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let mut config = Config::from_env()?;
-    config.load_parameters().await?;
+    startup::load_parameters(&mut config).await?;
     // Keys are generated only on a local run: Lambda's file system is read-only.
     let generated = !on_lambda && config.ensure_local_keys()?;
-    let services = Arc::new(config.build_services().await?);
-    let mut leptos_options = get_configuration(None)
-        .context("reading the Leptos configuration")?
-        .leptos_options;
-    let hash_file = app::ssr::assets::hash_file_path(&leptos_options);
-    let explicit = std::env::var("LEPTOS_HASH_FILES").ok();
-    app::ssr::assets::detect_hashed_build(&mut leptos_options, explicit.as_deref(), &hash_file);
+    let leptos_options = startup::leptos_options()?;
     let addr = leptos_options.site_addr;
-    let router = app(AppState {
-        leptos_options,
-        services,
-        cors_origins: config.cors_origins.clone(),
-    });
+    let app = Application::build(&config, leptos_options).await?;
     if on_lambda {
-        return server::lambda::run(router).await;
+        return server::lambda::run(app.router).await;
     }
 
     let listener = tokio::net::TcpListener::bind(addr)
@@ -54,11 +44,11 @@ async fn main() -> anyhow::Result<()> {
         println!(
             "Keys were generated for this data directory ({}):\n  member key: {}\n  admin key:  {}",
             config.data_dir.join("keys.json").display(),
-            config.member_keys[0],
-            config.admin_keys[0]
+            config.member_keys[0].expose(),
+            config.admin_keys[0].expose()
         );
     }
-    axum::serve(listener, router)
+    axum::serve(listener, app.router)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

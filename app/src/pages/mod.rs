@@ -73,9 +73,9 @@ pub fn TextField(
 
 /// What an error means for the person in front of the page.
 pub fn explain(error: &ApiError) -> String {
-    match error.code.as_str() {
-        "missing_key" | "forbidden" | "rate_limited" | "network" => error.message.clone(),
-        _ if error.status >= 500 => format!(
+    use crate::api::ErrorCode as C;
+    match error.code {
+        C::Internal | C::Unavailable | C::Timeout => format!(
             "Something went wrong on our side: {} Please try again in a moment.",
             error.message
         ),

@@ -1,6 +1,6 @@
 //! API keys with roles, and the per-key rate limit (token bucket plus a daily quota).
 
-use crate::api::ApiError;
+use super::error::{AppError, AppResult};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -12,16 +12,36 @@ pub enum Role {
     Admin,
 }
 
+/// A value that must never reach a log: `Debug` prints `Secret(***)`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+    /// The value itself, for the one place that compares or prints it on purpose.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
 /// The configured keys.
 #[derive(Clone, Debug)]
 pub struct KeyRing {
-    member: Vec<String>,
-    admin: Vec<String>,
+    member: Vec<Secret>,
+    admin: Vec<Secret>,
 }
 
 impl KeyRing {
-    pub fn new(member: Vec<String>, admin: Vec<String>) -> Self {
-        let keep = |keys: Vec<String>| keys.into_iter().filter(|k| !k.is_empty()).collect();
+    pub fn new(member: Vec<Secret>, admin: Vec<Secret>) -> Self {
+        let keep = |keys: Vec<Secret>| keys.into_iter().filter(|k| !k.0.is_empty()).collect();
         Self {
             member: keep(member),
             admin: keep(admin),
@@ -30,8 +50,8 @@ impl KeyRing {
 
     pub fn role_of(&self, key: &str) -> Option<Role> {
         // Check every key, in constant time each, so timing says nothing about which matched.
-        let admin = self.admin.iter().fold(false, |m, k| m | same(k, key));
-        let member = self.member.iter().fold(false, |m, k| m | same(k, key));
+        let admin = self.admin.iter().fold(false, |m, k| m | same(&k.0, key));
+        let member = self.member.iter().fold(false, |m, k| m | same(&k.0, key));
         if admin {
             Some(Role::Admin)
         } else if member {
@@ -42,16 +62,14 @@ impl KeyRing {
     }
 
     /// 401 without a key, 403 with a wrong key or a member key where admin is needed.
-    pub fn require(&self, key: Option<&str>, needed: Role) -> Result<Role, ApiError> {
+    pub fn require(&self, key: Option<&str>, needed: Role) -> AppResult<Role> {
         let key = key.map(str::trim).filter(|k| !k.is_empty());
         let Some(key) = key else {
-            return Err(ApiError::unauthorized());
+            return Err(AppError::MissingKey);
         };
         match self.role_of(key) {
-            None => Err(ApiError::forbidden("That API key is not valid.")),
-            Some(role) if role < needed => Err(ApiError::forbidden(
-                "This needs an administrator key; a member key cannot create users.",
-            )),
+            None => Err(AppError::WrongKey),
+            Some(role) if role < needed => Err(AppError::AdminOnly),
             Some(role) => Ok(role),
         }
     }
@@ -108,13 +126,13 @@ impl RateLimiter {
     }
 
     /// Takes one request from `key`'s allowance now.
-    pub fn check(&self, key: &str) -> Result<(), ApiError> {
+    pub fn check(&self, key: &str) -> AppResult<()> {
         let day = chrono::Utc::now().timestamp().div_euclid(86_400);
         self.check_at(key, Instant::now(), day)
     }
 
     /// The same, at a given instant and day number (for tests).
-    pub fn check_at(&self, key: &str, now: Instant, day: i64) -> Result<(), ApiError> {
+    pub fn check_at(&self, key: &str, now: Instant, day: i64) -> AppResult<()> {
         let RateLimits {
             per_second,
             burst,
@@ -133,14 +151,18 @@ impl RateLimiter {
         }
         if bucket.used_today >= per_day {
             let secs_left = (day + 1) * 86_400 - chrono::Utc::now().timestamp();
-            return Err(ApiError::rate_limited(secs_left.clamp(1, 86_400) as u64));
+            return Err(AppError::RateLimited {
+                retry_after_secs: secs_left.clamp(1, 86_400) as u64,
+            });
         }
         let elapsed = now.saturating_duration_since(bucket.refilled).as_secs_f64();
         bucket.tokens = (bucket.tokens + elapsed * per_second).min(f64::from(burst));
         bucket.refilled = now;
         if bucket.tokens < 1.0 {
             let wait = ((1.0 - bucket.tokens) / per_second).ceil().max(1.0);
-            return Err(ApiError::rate_limited(wait as u64));
+            return Err(AppError::RateLimited {
+                retry_after_secs: wait as u64,
+            });
         }
         bucket.tokens -= 1.0;
         bucket.used_today += 1;
@@ -154,33 +176,48 @@ mod tests {
     use std::time::Duration;
 
     fn ring() -> KeyRing {
-        KeyRing::new(vec!["m-key".into()], vec!["a-key".into()])
+        KeyRing::new(
+            vec![Secret::new("m-key".into())],
+            vec![Secret::new("a-key".into())],
+        )
     }
 
     #[test]
     fn keys_map_to_roles_and_admin_covers_member() {
         let keys = ring();
-        assert_eq!(keys.require(Some("m-key"), Role::Member), Ok(Role::Member));
-        assert_eq!(keys.require(Some("a-key"), Role::Member), Ok(Role::Admin));
-        assert_eq!(keys.require(Some("a-key"), Role::Admin), Ok(Role::Admin));
         assert_eq!(
-            keys.require(Some("m-key"), Role::Admin).unwrap_err().status,
-            403
+            keys.require(Some("m-key"), Role::Member).ok(),
+            Some(Role::Member)
         );
         assert_eq!(
-            keys.require(Some("nope"), Role::Member).unwrap_err().status,
-            403
+            keys.require(Some("a-key"), Role::Member).ok(),
+            Some(Role::Admin)
         );
-        assert_eq!(keys.require(None, Role::Member).unwrap_err().status, 401);
         assert_eq!(
-            keys.require(Some("  "), Role::Member).unwrap_err().status,
-            401
+            keys.require(Some("a-key"), Role::Admin).ok(),
+            Some(Role::Admin)
         );
+        assert!(matches!(
+            keys.require(Some("m-key"), Role::Admin),
+            Err(AppError::AdminOnly)
+        ));
+        assert!(matches!(
+            keys.require(Some("nope"), Role::Member),
+            Err(AppError::WrongKey)
+        ));
+        assert!(matches!(
+            keys.require(None, Role::Member),
+            Err(AppError::MissingKey)
+        ));
+        assert!(matches!(
+            keys.require(Some("  "), Role::Member),
+            Err(AppError::MissingKey)
+        ));
     }
 
     #[test]
     fn empty_configured_keys_never_match() {
-        let keys = KeyRing::new(vec![String::new()], vec![]);
+        let keys = KeyRing::new(vec![Secret::new(String::new())], vec![]);
         assert_eq!(keys.role_of(""), None);
     }
 
@@ -191,8 +228,12 @@ mod tests {
         for _ in 0..5 {
             limiter.check_at("k", t0, 0).unwrap();
         }
-        let err = limiter.check_at("k", t0, 0).unwrap_err();
-        assert_eq!((err.status, err.retry_after_secs), (429, Some(1)));
+        assert!(matches!(
+            limiter.check_at("k", t0, 0),
+            Err(AppError::RateLimited {
+                retry_after_secs: 1
+            })
+        ));
         // Other keys are not affected.
         limiter.check_at("other", t0, 0).unwrap();
         // One second later there is exactly one more.
@@ -218,7 +259,10 @@ mod tests {
         for _ in 0..3 {
             limiter.check_at("k", t, 7).unwrap();
         }
-        assert_eq!(limiter.check_at("k", t, 7).unwrap_err().status, 429);
+        assert!(matches!(
+            limiter.check_at("k", t, 7),
+            Err(AppError::RateLimited { .. })
+        ));
         limiter.check_at("k", t, 8).unwrap();
     }
 }

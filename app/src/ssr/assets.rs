@@ -1,10 +1,11 @@
 //! The site's asset names. cargo-leptos (`hash-files = true`) puts a content hash in the name of
 //! the script, the WASM and the stylesheet, and writes the hashes to `hash.txt` beside the server
 //! binary (on Lambda: beside `bootstrap`). Hashed names can be cached for a year: a new build is
-//! a new name. Leptos's `HydrationScripts` reads the file for the script and the WASM; the
-//! stylesheet link and the switch itself are ours.
+//! a new name. The links to all three, the bootstrap script and the switch itself are ours:
+//! Leptos's own `HydrationScripts` writes the CSP nonce into the preload links' `crossorigin`
+//! attribute, where it means nothing (only `anonymous`/`use-credentials` do).
 
-use leptos::prelude::LeptosOptions;
+use leptos::prelude::*;
 use std::path::{Path, PathBuf};
 
 /// One file's hash from the text of `hash.txt` (lines `js: …`, `wasm: …`, `css: …`).
@@ -36,8 +37,9 @@ pub fn detect_hashed_build(options: &mut LeptosOptions, explicit: Option<&str>, 
     };
 }
 
-/// The stylesheet's URL: `/pkg/{name}.{hash}.css` on a hashed build, `/pkg/{name}.css` otherwise.
-pub fn stylesheet_href(options: &LeptosOptions, hash_file: &Path) -> String {
+/// An asset's URL (`kind` is `css`, `js` or `wasm`): `/pkg/{name}.{hash}.{kind}` on a hashed
+/// build, `/pkg/{name}.{kind}` otherwise.
+pub fn asset_href(options: &LeptosOptions, hash_file: &Path, kind: &str) -> String {
     let hash_txt = options
         .hash_files
         .then(|| std::fs::read_to_string(hash_file).ok())
@@ -45,9 +47,27 @@ pub fn stylesheet_href(options: &LeptosOptions, hash_file: &Path) -> String {
         .unwrap_or_default();
     let name = &options.output_name;
     let pkg = options.site_pkg_dir.trim_matches('/');
-    match hash_of(&hash_txt, "css") {
-        Some(hash) => format!("/{pkg}/{name}.{hash}.css"),
-        None => format!("/{pkg}/{name}.css"),
+    match hash_of(&hash_txt, kind) {
+        Some(hash) => format!("/{pkg}/{name}.{hash}.{kind}"),
+        None => format!("/{pkg}/{name}.{kind}"),
+    }
+}
+
+/// The stylesheet link, the preload links for the script and the WASM (`crossorigin=""`:
+/// anonymous, as module scripts are fetched), and the module script that loads the WASM and
+/// hydrates the page; only that script carries the response's nonce.
+#[component]
+pub fn AssetLinks(options: LeptosOptions) -> impl IntoView {
+    let hash_file = hash_file_path(&options);
+    let [css, js, wasm] = ["css", "js", "wasm"].map(|kind| asset_href(&options, &hash_file, kind));
+    let boot = format!(
+        "import({js:?}).then((m) => m.default({{ module_or_path: {wasm:?} }}).then(() => m.hydrate()));"
+    );
+    view! {
+        <link rel="stylesheet" href=css/>
+        <link rel="modulepreload" href=js crossorigin=""/>
+        <link rel="preload" href=wasm r#as="fetch" r#type="application/wasm" crossorigin=""/>
+        <script type="module" nonce=leptos::nonce::use_nonce()>{boot}</script>
     }
 }
 
@@ -85,19 +105,23 @@ mod tests {
     }
 
     #[test]
-    fn the_stylesheet_link_carries_the_hash_on_a_hashed_build() {
+    fn asset_links_carry_the_hash_on_a_hashed_build() {
         let (dir, file) = hash_file(HASH_TXT);
         assert_eq!(
-            stylesheet_href(&options(true), &file),
+            asset_href(&options(true), &file, "css"),
             "/pkg/kiro-access.ZZtop-1_.css"
         );
         assert_eq!(
-            stylesheet_href(&options(false), &file),
-            "/pkg/kiro-access.css"
+            asset_href(&options(true), &file, "wasm"),
+            "/pkg/kiro-access.QwErTy12.wasm"
+        );
+        assert_eq!(
+            asset_href(&options(false), &file, "js"),
+            "/pkg/kiro-access.js"
         );
         let missing = dir.join("absent.txt");
         assert_eq!(
-            stylesheet_href(&options(true), &missing),
+            asset_href(&options(true), &missing, "css"),
             "/pkg/kiro-access.css"
         );
         std::fs::remove_dir_all(dir).unwrap();

@@ -1,7 +1,7 @@
 //! The rules: evidence in, verdict out. Pure functions, no I/O; the analyzer never decides.
 
 use crate::api::{describe_counters, DenyReason, Evidence, UsageCounter, Verdict};
-use crate::domain::EmailAddress;
+use crate::domain::{number, EmailAddress};
 
 /// A verdict with its reason and the words we show for it.
 #[derive(Clone, Debug, PartialEq)]
@@ -89,9 +89,9 @@ pub fn decide(evidence: &Evidence, requester: &EmailAddress) -> Decision {
             format!(
                 "You still have free credits: {} used of {} ({} left). Kiro Pro is for members \
                  who have used them all; come back when the counter is full.",
-                trim(open.used),
-                trim(open.limit),
-                trim(left)
+                number(open.used),
+                number(open.limit),
+                number(left)
             ),
         );
     }
@@ -128,14 +128,6 @@ fn credit_counters(counters: &[UsageCounter]) -> Vec<&UsageCounter> {
         sane
     } else {
         credits
-    }
-}
-
-fn trim(n: f64) -> String {
-    if n.fract() == 0.0 {
-        format!("{n:.0}")
-    } else {
-        format!("{n:.2}")
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod assets;
 pub mod decision;
+pub mod error;
 pub mod metrics;
 pub mod normalise;
 pub mod ports;
@@ -11,7 +12,8 @@ pub mod workflow;
 
 use std::sync::Arc;
 
-pub use access::{KeyRing, RateLimiter, Role};
+pub use access::{KeyRing, RateLimiter, Role, Secret};
+pub use error::{AppError, AppResult, Field};
 pub use ports::{Analyzer, AuditStore, Directory};
 
 /// Everything a request needs: the three ports plus keys, limits and the group name.
@@ -53,21 +55,5 @@ impl Services {
             group_id: tokio::sync::OnceCell::new_with(Some(id)),
             ..self
         }
-    }
-}
-
-/// JSON endpoints answer errors as `{"error": {"code", "message"}}` with the error's status.
-impl axum::response::IntoResponse for crate::api::ApiError {
-    fn into_response(self) -> axum::response::Response {
-        let status = http::StatusCode::from_u16(self.status)
-            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-        let body = serde_json::json!({ "error": { "code": self.code, "message": self.message } });
-        let mut response = (status, axum::Json(body)).into_response();
-        if let Some(secs) = self.retry_after_secs {
-            response
-                .headers_mut()
-                .insert(http::header::RETRY_AFTER, secs.into());
-        }
-        response
     }
 }

@@ -1,28 +1,31 @@
 //! Image intake: check the format by magic bytes, decode within limits (a decompression bomb is
 //! refused at the header), downscale the long side and re-encode as PNG.
 
+use super::error::{AppError, AppResult};
 use super::ports::NormalisedImage;
-use crate::api::ApiError;
-use crate::domain::{megabytes, ImageKind, MAX_IMAGE_BYTES, MAX_IMAGE_SIDE, TARGET_LONG_SIDE};
+use crate::domain::{downscaled_size, megabytes, ImageKind, MAX_IMAGE_BYTES, MAX_IMAGE_SIDE};
 use image::codecs::png::{CompressionType, FilterType as PngFilter, PngEncoder};
 use image::{ExtendedColorType, ImageEncoder, ImageReader, Limits, RgbImage};
 use sha2::{Digest, Sha256};
 use std::io::Cursor;
 
 /// Format and size checks that need no decoding.
-pub fn check_upload(bytes: &[u8]) -> Result<ImageKind, ApiError> {
+pub fn check_upload(bytes: &[u8]) -> AppResult<ImageKind> {
     if bytes.len() > MAX_IMAGE_BYTES {
-        return Err(ApiError::too_large(format!(
-            "The image is {:.1} MB; the limit is {}.",
-            bytes.len() as f64 / 1_048_576.0,
-            megabytes(MAX_IMAGE_BYTES)
-        )));
+        return Err(AppError::TooLarge {
+            limit_bytes: MAX_IMAGE_BYTES,
+            message: format!(
+                "The image is {}; the limit is {}.",
+                megabytes(bytes.len()),
+                megabytes(MAX_IMAGE_BYTES)
+            ),
+        });
     }
-    ImageKind::sniff(bytes).ok_or_else(|| ApiError::unsupported_media(ImageKind::rejection(bytes)))
+    ImageKind::sniff(bytes).ok_or_else(|| AppError::UnsupportedMedia(ImageKind::rejection(bytes)))
 }
 
 /// Decodes, downscales to `TARGET_LONG_SIDE` and re-encodes. CPU-bound: call from a blocking task.
-pub fn normalise(bytes: &[u8]) -> Result<NormalisedImage, ApiError> {
+pub fn normalise(bytes: &[u8]) -> AppResult<NormalisedImage> {
     let kind = check_upload(bytes)?;
     let format = match kind {
         ImageKind::Png => image::ImageFormat::Png,
@@ -36,16 +39,19 @@ pub fn normalise(bytes: &[u8]) -> Result<NormalisedImage, ApiError> {
     limits.max_alloc = Some(256 * 1024 * 1024);
     reader.limits(limits);
     let decoded = reader.decode().map_err(|e| match e {
-        image::ImageError::Limits(_) => ApiError::too_large(format!(
-            "The image is too large to process: at most {MAX_IMAGE_SIDE}×{MAX_IMAGE_SIDE} pixels."
-        )),
-        _ => ApiError::unprocessable(
-            "The image could not be decoded: the file is damaged or not really an image.",
+        image::ImageError::Limits(_) => AppError::TooLarge {
+            limit_bytes: MAX_IMAGE_BYTES,
+            message: format!(
+                "The image is too large to process: at most {MAX_IMAGE_SIDE}×{MAX_IMAGE_SIDE} pixels."
+            ),
+        },
+        _ => AppError::UnprocessableImage(
+            "The image could not be decoded: the file is damaged or not really an image.".into(),
         ),
     })?;
     if decoded.width() < 32 || decoded.height() < 32 {
-        return Err(ApiError::unprocessable(
-            "The image is too small to be a screenshot of the usage page.",
+        return Err(AppError::UnprocessableImage(
+            "The image is too small to be a screenshot of the usage page.".into(),
         ));
     }
     let rgb = downscale(decoded.into_rgb8())?;
@@ -58,7 +64,7 @@ pub fn normalise(bytes: &[u8]) -> Result<NormalisedImage, ApiError> {
             rgb.height(),
             ExtendedColorType::Rgb8,
         )
-        .map_err(|e| ApiError::internal(format!("could not encode the image: {e}")))?;
+        .map_err(|e| AppError::Internal(format!("could not encode the image: {e}")))?;
     Ok(NormalisedImage {
         png,
         width: rgb.width(),
@@ -68,18 +74,15 @@ pub fn normalise(bytes: &[u8]) -> Result<NormalisedImage, ApiError> {
 }
 
 /// Shrinks the long side to `TARGET_LONG_SIDE` (SIMD Lanczos, keeps small text legible).
-fn downscale(rgb: RgbImage) -> Result<RgbImage, ApiError> {
+fn downscale(rgb: RgbImage) -> AppResult<RgbImage> {
     use fast_image_resize::{images::Image, PixelType, Resizer};
     let (width, height) = rgb.dimensions();
-    let long_side = width.max(height);
-    if long_side <= TARGET_LONG_SIDE {
+    let (w, h) = downscaled_size(width, height);
+    if (w, h) == (width, height) {
         return Ok(rgb);
     }
-    let scale = f64::from(TARGET_LONG_SIDE) / f64::from(long_side);
-    let w = ((f64::from(width) * scale).round() as u32).max(1);
-    let h = ((f64::from(height) * scale).round() as u32).max(1);
     let failed =
-        |e: &dyn std::fmt::Display| ApiError::internal(format!("could not resize the image: {e}"));
+        |e: &dyn std::fmt::Display| AppError::Internal(format!("could not resize the image: {e}"));
     let source = Image::from_vec_u8(width, height, rgb.into_raw(), PixelType::U8x3)
         .map_err(|e| failed(&e))?;
     let mut target = Image::new(w, h, PixelType::U8x3);
@@ -150,21 +153,22 @@ mod tests {
         bomb[20..24].copy_from_slice(&40_000u32.to_be_bytes());
         let crc = crc32(&bomb[12..29]);
         bomb[29..33].copy_from_slice(&crc.to_be_bytes());
-        assert_eq!(normalise(&bomb).unwrap_err().status, 413);
+        assert_eq!(normalise(&bomb).unwrap_err().code().status(), 413);
     }
 
     #[test]
     fn refuses_wrong_types_damaged_files_and_oversize_uploads() {
-        assert_eq!(normalise(b"<svg xmlns='x'/>").unwrap_err().status, 415);
-        assert_eq!(normalise(b"GIF89a......").unwrap_err().status, 415);
+        let status = |bytes: &[u8]| normalise(bytes).unwrap_err().code().status();
+        assert_eq!(status(b"<svg xmlns='x'/>"), 415);
+        assert_eq!(status(b"GIF89a......"), 415);
         let mut broken = png(100, 100);
         broken.truncate(60);
-        assert_eq!(normalise(&broken).unwrap_err().status, 422);
-        assert_eq!(normalise(&png(8, 8)).unwrap_err().status, 422);
+        assert_eq!(status(&broken), 422);
+        assert_eq!(status(&png(8, 8)), 422);
         let mut huge = png(10, 10);
         huge.resize(MAX_IMAGE_BYTES + 1, 0);
         let err = normalise(&huge).unwrap_err();
-        assert_eq!(err.status, 413);
-        assert!(err.message.contains("4 MB"));
+        assert_eq!(err.code().status(), 413);
+        assert!(err.to_string().contains("the limit is 4 MB"), "{err}");
     }
 }

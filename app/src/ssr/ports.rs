@@ -4,18 +4,50 @@
 use crate::api::{DecisionRecord, Evidence};
 use async_trait::async_trait;
 
-/// Why a port call failed. `Conflict` is the Identity Store's ConflictException: the thing exists.
+/// A dependency's own error, kept whole for the log (never shown to a client).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Why a port call failed. `service` is our own name for the port ("the directory"); the
+/// dependency's message stays in `source`.
 #[derive(Debug, thiserror::Error)]
 pub enum PortError {
+    /// The Identity Store's ConflictException: the thing exists already.
     #[error("already exists")]
     Conflict,
-    #[error("{0} did not answer in time")]
-    Timeout(String),
-    #[error("{0}")]
-    Unavailable(String),
-    /// A dependency answered, but with an error or nonsense (e.g. the model is throttling).
-    #[error("{0}")]
-    Upstream(String),
+    #[error("{service} did not answer in time")]
+    Timeout { service: &'static str },
+    /// Could not be reached or used at all (no connection, a broken file, a missing program).
+    #[error("{service} is unavailable")]
+    Unavailable {
+        service: &'static str,
+        #[source]
+        source: BoxError,
+    },
+    /// Answered, but with an error or nonsense (e.g. the model is throttling).
+    #[error("{service} answered with an error")]
+    Upstream {
+        service: &'static str,
+        #[source]
+        source: BoxError,
+    },
+}
+
+impl PortError {
+    pub fn timeout(service: &'static str) -> Self {
+        Self::Timeout { service }
+    }
+    pub fn unavailable(service: &'static str, source: impl Into<BoxError>) -> Self {
+        Self::Unavailable {
+            service,
+            source: source.into(),
+        }
+    }
+    pub fn upstream(service: &'static str, source: impl Into<BoxError>) -> Self {
+        Self::Upstream {
+            service,
+            source: source.into(),
+        }
+    }
 }
 
 pub type PortResult<T> = Result<T, PortError>;
@@ -31,6 +63,15 @@ pub struct NewUser {
 }
 
 /// Users, groups and memberships, shaped like the Identity Store's API so adapters stay thin.
+/// The contract (every adapter and fake passes `tests/it/contracts/directory.rs`):
+/// - `find_user` MUST find a user created with `create_user` by its user name, and MUST return
+///   `None` for a name never created (the workflow always sends lower-cased emails; the local
+///   adapters also match any letter case, which the Identity Store does not document);
+/// - `create_user` MUST return `Conflict` when the user name is taken;
+/// - `find_group` / `create_group` likewise for a group's display name;
+/// - `is_member` MUST be false until `add_member` succeeded for that pair, true after;
+/// - `add_member` MUST return `Conflict` when the pair already exists (the Identity Store's
+///   ConflictException) and leave one membership.
 #[async_trait]
 pub trait Directory: Send + Sync {
     /// GetUserId by UserName.
@@ -59,6 +100,14 @@ pub enum Claim {
 }
 
 /// Screenshots and decision records, kept for audit under `screenshots/`.
+/// The contract (every adapter and fake passes `tests/it/contracts/audit_store.rs`):
+/// - `put_record` MUST overwrite a record at the same key, and `recent` MUST then list it once,
+///   with its new content;
+/// - `recent(n)` MUST return at most `n` records, newest first (by their `at`), across any
+///   number of pages of storage;
+/// - `claim_image` MUST give `Fresh` to the first claimant, `SameOwner` to that email again,
+///   and `OtherOwner(first)` to anyone else, also when claims race; `image_owner` MUST then
+///   name the first claimant.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
     async fn put_screenshot(&self, key: &str, bytes: &[u8], content_type: &str) -> PortResult<()>;
@@ -83,28 +132,13 @@ pub struct NormalisedImage {
 }
 
 /// Reads evidence off a screenshot. Never decides.
+/// The contract (held by each adapter's own tests, whose failure modes differ): a dependency
+/// that does not finish in time MUST be `Timeout`; one that cannot be reached or run MUST be
+/// `Unavailable` (or `Upstream` when it answered with an error); evidence it cannot trust is
+/// reported as such (`unreadable`), never turned into a verdict.
 #[async_trait]
 pub trait Analyzer: Send + Sync {
     /// A short name for audit records ("tesseract", "bedrock:us.amazon.nova-pro-v1:0").
     fn name(&self) -> String;
     async fn analyze(&self, image: &NormalisedImage) -> PortResult<Evidence>;
-}
-
-impl From<PortError> for crate::api::ApiError {
-    fn from(e: PortError) -> Self {
-        match e {
-            PortError::Conflict => Self::new(409, "conflict", "It already exists."),
-            PortError::Timeout(what) => Self::timeout(format!(
-                "{what} did not answer in time. Nothing was changed; try again shortly."
-            )),
-            PortError::Unavailable(what) => Self::unavailable(format!(
-                "A service we depend on is unavailable ({what}). Nothing was changed; try again shortly."
-            )),
-            PortError::Upstream(what) => Self::new(
-                502,
-                "bad_gateway",
-                format!("A service we depend on failed ({what}). Nothing was changed; try again shortly."),
-            ),
-        }
-    }
 }

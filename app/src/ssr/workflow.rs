@@ -2,12 +2,12 @@
 //! screenshot (members) and create a user in the group (administrators).
 
 use super::decision::{decide, Decision};
+use super::error::{AppError, AppResult, CauseChain, Field};
 use super::normalise::{check_upload, normalise};
 use super::ports::{Claim, NewUser, NormalisedImage, PortError};
 use super::{Role, Services};
 use crate::api::{
-    ApiError, CheckOutcome, CreatedUser, DecisionRecord, DecisionSummary, DenyReason, Timings,
-    Verdict,
+    CheckOutcome, CreatedUser, DecisionRecord, DecisionSummary, DenyReason, Timings, Verdict,
 };
 use crate::domain::{decode_base64_image, display_name, EmailAddress, PersonName};
 use std::time::Instant;
@@ -55,13 +55,15 @@ impl Person {
         first: Option<&str>,
         last: Option<&str>,
         display: Option<&str>,
-    ) -> Result<Self, ApiError> {
-        let bad = ApiError::bad_request;
+    ) -> AppResult<Self> {
+        let bad = |field| move |message| AppError::invalid(field, message);
         Ok(Self {
-            email: EmailAddress::parse(email).map_err(bad)?,
-            first: PersonName::parse_optional(first, "first name").map_err(bad)?,
-            last: PersonName::parse_optional(last, "last name").map_err(bad)?,
-            display: PersonName::parse_optional(display, "display name").map_err(bad)?,
+            email: EmailAddress::parse(email).map_err(bad(Field::Email))?,
+            first: PersonName::parse_optional(first, "first name")
+                .map_err(bad(Field::FirstName))?,
+            last: PersonName::parse_optional(last, "last name").map_err(bad(Field::LastName))?,
+            display: PersonName::parse_optional(display, "display name")
+                .map_err(bad(Field::DisplayName))?,
         })
     }
 
@@ -90,13 +92,13 @@ impl Person {
 
 impl Services {
     /// Key, role and rate limit: the first thing every operation does.
-    pub fn authorize(&self, api_key: Option<&str>, needed: Role) -> Result<(), ApiError> {
+    pub fn authorize(&self, api_key: Option<&str>, needed: Role) -> AppResult<()> {
         self.keys.require(api_key, needed)?;
         self.limiter.check(api_key.unwrap_or_default().trim())
     }
 
     /// Request Pro: validate, short-circuit when already Pro, analyse, decide, record, grant.
-    pub async fn check_credits(&self, req: CheckRequest) -> Result<CheckOutcome, ApiError> {
+    pub async fn check_credits(&self, req: CheckRequest) -> AppResult<CheckOutcome> {
         let started = Instant::now();
         self.authorize(req.api_key.as_deref(), Role::Member)?;
         let person = Person::parse(
@@ -107,9 +109,12 @@ impl Services {
         )?;
         let bytes = match req.image {
             ImageUpload::Bytes(b) => b,
-            ImageUpload::Base64(s) => decode_base64_image(&s).map_err(ApiError::bad_request)?,
+            ImageUpload::Base64(s) => {
+                decode_base64_image(&s).map_err(|m| AppError::invalid(Field::Image, m))?
+            }
             ImageUpload::Missing => {
-                return Err(ApiError::bad_request(
+                return Err(AppError::invalid(
+                    Field::Image,
                     "Attach a screenshot of your Kiro usage page.",
                 ))
             }
@@ -131,7 +136,7 @@ impl Services {
         let t = Instant::now();
         let image = tokio::task::spawn_blocking(move || normalise(&bytes))
             .await
-            .map_err(|e| ApiError::internal(format!("image task failed: {e}")))??;
+            .map_err(|e| AppError::Internal(format!("image task failed: {e}")))??;
         let normalise_ms = t.elapsed().as_millis() as u64;
 
         let owner = self.audit.image_owner(&image.sha256).await?;
@@ -182,21 +187,21 @@ impl Services {
         self.audit.put_record(&record_key, &record).await?;
 
         if decision.verdict == Verdict::Granted {
-            match self.grant(&person).await {
+            let granted = self.grant(&person).await;
+            match &granted {
                 Ok(_) => record.applied = Some(true),
-                Err(e) => record.error = Some(e.message.clone()),
+                Err(e) => record.error = Some(CauseChain(e).to_string()),
             }
             record.timings.total_ms = started.elapsed().as_millis() as u64;
             // The grant is done (or not); a failure to update the record must not hide that.
-            let updated = self.audit.put_record(&record_key, &record).await;
-            if let Some(message) = &record.error {
-                tracing::warn!(email = %person.email, %message, "grant failed after the decision");
-                return Err(ApiError::unavailable(format!(
-                    "Your screenshot qualifies, but the directory could not be updated: {message}"
-                )));
+            if let Err(e) = self.audit.put_record(&record_key, &record).await {
+                tracing::warn!(cause = %CauseChain(&e), key = %record_key, "could not update the record");
             }
-            if let Err(e) = updated {
-                tracing::warn!(error = %e, key = %record_key, "could not mark the record applied");
+            if let Err(e) = granted {
+                return Err(match e {
+                    AppError::Dependency(port) => AppError::GrantNotApplied(port),
+                    other => other,
+                });
             }
         }
         super::metrics::decision(decision.verdict, decision.reason);
@@ -219,7 +224,7 @@ impl Services {
     }
 
     /// Create (or find) a user and put them in the group. Administrators only.
-    pub async fn create_user(&self, req: CreateUserRequest) -> Result<CreatedUser, ApiError> {
+    pub async fn create_user(&self, req: CreateUserRequest) -> AppResult<CreatedUser> {
         self.authorize(req.api_key.as_deref(), Role::Admin)?;
         let person = Person::parse(
             &req.email,
@@ -235,13 +240,13 @@ impl Services {
         &self,
         api_key: Option<&str>,
         limit: usize,
-    ) -> Result<Vec<DecisionSummary>, ApiError> {
+    ) -> AppResult<Vec<DecisionSummary>> {
         self.authorize(api_key, Role::Admin)?;
         let records = self.audit.recent(limit.clamp(1, 200)).await?;
         Ok(records.iter().map(DecisionSummary::from).collect())
     }
 
-    async fn is_in_group(&self, email: &EmailAddress) -> Result<bool, ApiError> {
+    async fn is_in_group(&self, email: &EmailAddress) -> AppResult<bool> {
         let Some(user_id) = self.directory.find_user(email.as_str()).await? else {
             return Ok(false);
         };
@@ -251,7 +256,7 @@ impl Services {
 
     /// Ensures the user exists and is in the group. Idempotent, and safe when two identical
     /// requests race: a conflict means the other one won, and we go on with what it made.
-    async fn grant(&self, person: &Person) -> Result<CreatedUser, ApiError> {
+    async fn grant(&self, person: &Person) -> AppResult<CreatedUser> {
         let new_user = person.new_user();
         let (user_id, created) = match self.directory.find_user(&new_user.user_name).await? {
             Some(id) => (id, false),
@@ -285,7 +290,7 @@ impl Services {
     }
 
     /// The group's id, found or created once and then cached.
-    async fn group_id(&self) -> Result<String, ApiError> {
+    async fn group_id(&self) -> AppResult<String> {
         self.group_id
             .get_or_try_init(|| async {
                 if let Some(id) = self.directory.find_group(&self.group_name).await? {
@@ -313,9 +318,10 @@ fn reused() -> Decision {
     )
 }
 
-fn vanished(what: &str) -> ApiError {
-    ApiError::unavailable(format!(
-        "The directory reported the {what} as existing but could not find it; try again."
+fn vanished(what: &str) -> AppError {
+    AppError::Dependency(PortError::upstream(
+        "the directory",
+        format!("reported the {what} as existing but could not find it"),
     ))
 }
 

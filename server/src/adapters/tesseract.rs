@@ -11,6 +11,9 @@ use std::process::Stdio;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 
+/// Our name for this port in messages.
+const SERVICE: &str = "the screenshot reader";
+
 /// Pages narrower than this are upscaled 2x before OCR.
 const UPSCALE_BELOW_WIDTH: u32 = 1600;
 
@@ -28,7 +31,9 @@ impl TesseractAnalyzer {
         }
     }
 
-    /// Runs Tesseract on a PNG and returns the text it read.
+    /// Runs Tesseract on a PNG and returns the text it read. The program runs in a process
+    /// group of its own, killed whole when the timeout strikes or the request is dropped, so
+    /// nothing it started outlives it.
     pub async fn read_text(&self, png: Vec<u8>) -> PortResult<String> {
         let mut child = tokio::process::Command::new(&self.binary)
             .args(["stdin", "stdout", "--psm", "11"])
@@ -36,40 +41,63 @@ impl TesseractAnalyzer {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| {
-                PortError::Unavailable(format!(
-                    "the OCR program {} could not be started ({e}); install tesseract-ocr",
-                    self.binary.display()
-                ))
+                PortError::unavailable(
+                    SERVICE,
+                    format!(
+                        "the OCR program {} could not be started ({e}); install tesseract-ocr",
+                        self.binary.display()
+                    ),
+                )
             })?;
+        let _group = child.id().map(ProcessGroup);
         let mut stdin = child.stdin.take().expect("stdin is piped");
         let run = async move {
             stdin.write_all(&png).await?;
             drop(stdin);
             child.wait_with_output().await
         };
-        // On timeout the future is dropped, and with it the child, which kill_on_drop kills.
         let output = tokio::time::timeout(self.timeout, run)
             .await
-            .map_err(|_| PortError::Timeout("The OCR analyzer".into()))?
-            .map_err(|e| PortError::Unavailable(format!("OCR failed: {e}")))?;
+            .map_err(|_| PortError::timeout(SERVICE))?
+            .map_err(|e| PortError::unavailable(SERVICE, e))?;
         if !output.status.success() {
             let stderr = String::from_utf8_lossy(&output.stderr);
-            return Err(PortError::Unavailable(format!(
-                "OCR failed: {}",
-                stderr.lines().last().unwrap_or("no message")
-            )));
+            return Err(PortError::unavailable(
+                SERVICE,
+                format!(
+                    "OCR failed ({}): {}",
+                    output.status,
+                    stderr.lines().last().unwrap_or("no message")
+                ),
+            ));
         }
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+}
+
+/// A child's process group, killed when this is dropped (after a normal exit there is nothing
+/// left to kill, and the signal goes nowhere).
+struct ProcessGroup(u32);
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        if let Ok(pgid) = i32::try_from(self.0) {
+            // SAFETY: killpg only sends a signal; a group that is gone makes it fail harmlessly.
+            unsafe {
+                libc::killpg(pgid, libc::SIGKILL);
+            }
+        }
     }
 }
 
 /// Grayscale; invert a dark page so text is dark on light; upscale 2x when small.
 pub fn prepare_for_ocr(png: &[u8]) -> PortResult<Vec<u8>> {
     let image = image::load_from_memory_with_format(png, image::ImageFormat::Png)
-        .map_err(|e| PortError::Unavailable(format!("OCR preprocessing: {e}")))?;
+        .map_err(|e| PortError::unavailable(SERVICE, format!("OCR preprocessing: {e}")))?;
     let mut gray: GrayImage = image.to_luma8();
     let mean = gray.pixels().map(|p| u64::from(p.0[0])).sum::<u64>()
         / u64::from(gray.width() * gray.height()).max(1);
@@ -87,7 +115,7 @@ pub fn prepare_for_ocr(png: &[u8]) -> PortResult<Vec<u8>> {
     let mut out = Vec::new();
     DynamicImage::ImageLuma8(gray)
         .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
-        .map_err(|e| PortError::Unavailable(format!("OCR preprocessing: {e}")))?;
+        .map_err(|e| PortError::unavailable(SERVICE, format!("OCR preprocessing: {e}")))?;
     Ok(out)
 }
 
@@ -101,7 +129,7 @@ impl Analyzer for TesseractAnalyzer {
         let png = image.png.clone();
         let prepared = tokio::task::spawn_blocking(move || prepare_for_ocr(&png))
             .await
-            .map_err(|e| PortError::Unavailable(format!("OCR task failed: {e}")))??;
+            .map_err(|e| PortError::unavailable(SERVICE, e))??;
         let text = self.read_text(prepared).await?;
         Ok(ocr_text::parse(&text))
     }

@@ -18,7 +18,8 @@ use aws_smithy_types::{Document, Number};
 use serde::Deserialize;
 use std::collections::HashMap;
 
-const SERVICE: &str = "Bedrock";
+/// Our name for this port in messages; the SDK's error (which names Bedrock) is the source.
+const SERVICE: &str = "the screenshot reader";
 pub const DEFAULT_MODEL_ID: &str = "us.amazon.nova-pro-v1:0";
 pub const TOOL_NAME: &str = "report_usage_evidence";
 
@@ -102,7 +103,7 @@ impl BedrockAnalyzer {
 
     fn tool_config() -> PortResult<ToolConfiguration> {
         let invalid = |e: aws_sdk_bedrockruntime::error::BuildError| {
-            PortError::Unavailable(format!("{SERVICE} request: {e}"))
+            PortError::unavailable(SERVICE, format!("building the Bedrock request: {e}"))
         };
         let spec = ToolSpecification::builder()
             .name(TOOL_NAME)
@@ -131,7 +132,7 @@ impl Analyzer for BedrockAnalyzer {
 
     async fn analyze(&self, image: &NormalisedImage) -> PortResult<Evidence> {
         let invalid = |e: aws_sdk_bedrockruntime::error::BuildError| {
-            PortError::Unavailable(format!("{SERVICE} request: {e}"))
+            PortError::unavailable(SERVICE, format!("building the Bedrock request: {e}"))
         };
         let image_block = ImageBlock::builder()
             .format(ImageFormat::Png)

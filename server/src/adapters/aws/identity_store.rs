@@ -9,7 +9,8 @@ use aws_sdk_identitystore::types::{AlternateIdentifier, Email, MemberId, Name, U
 use aws_sdk_identitystore::Client;
 use aws_smithy_types::Document;
 
-const SERVICE: &str = "Identity Store";
+/// Our name for this port in messages; the SDK's error (which names the service) is the source.
+const SERVICE: &str = "the directory";
 
 #[derive(Clone, Debug)]
 pub struct IdentityStoreDirectory {
@@ -30,7 +31,7 @@ impl IdentityStoreDirectory {
             .attribute_path(path)
             .attribute_value(Document::String(value.to_owned()))
             .build()
-            .map_err(|e| PortError::Unavailable(format!("{SERVICE}: {e}")))?;
+            .map_err(|e| PortError::unavailable(SERVICE, e))?;
         Ok(AlternateIdentifier::UniqueAttribute(attribute))
     }
 }

@@ -12,7 +12,8 @@ use aws_sdk_s3::types::ServerSideEncryption;
 use aws_sdk_s3::Client;
 use chrono::{Datelike, Months};
 
-const SERVICE: &str = "S3";
+/// Our name for this port in messages; the SDK's error (which names S3) is the source.
+const SERVICE: &str = "the audit store";
 
 #[derive(Clone, Debug)]
 pub struct S3AuditStore {
@@ -63,9 +64,10 @@ impl S3AuditStore {
             .await
         {
             Ok(out) => {
-                let bytes = out.body.collect().await.map_err(|e| {
-                    PortError::Unavailable(format!("{SERVICE}: reading {key}: {e}"))
-                })?;
+                let bytes =
+                    out.body.collect().await.map_err(|e| {
+                        PortError::unavailable(SERVICE, format!("reading {key}: {e}"))
+                    })?;
                 Ok(Some(bytes.to_vec()))
             }
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
@@ -105,8 +107,8 @@ impl AuditStore for S3AuditStore {
     }
 
     async fn put_record(&self, key: &str, record: &DecisionRecord) -> PortResult<()> {
-        let json = serde_json::to_vec_pretty(record)
-            .map_err(|e| PortError::Unavailable(format!("audit record: {e}")))?;
+        let json =
+            serde_json::to_vec_pretty(record).map_err(|e| PortError::unavailable(SERVICE, e))?;
         self.put(key, json, "application/json").await
     }
 
@@ -176,9 +178,10 @@ impl AuditStore for S3AuditStore {
                 match self.image_owner(sha256).await? {
                     Some(owner) if owner == email => Ok(Claim::SameOwner),
                     Some(owner) => Ok(Claim::OtherOwner(owner)),
-                    None => Err(PortError::Unavailable(format!(
-                        "{SERVICE}: the claim on {key} exists but cannot be read yet"
-                    ))),
+                    None => Err(PortError::unavailable(
+                        SERVICE,
+                        format!("the claim on {key} exists but cannot be read yet"),
+                    )),
                 }
             }
             Err(e) => Err(port_error(SERVICE, e)),

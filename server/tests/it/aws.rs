@@ -2,20 +2,20 @@
 //! Store, S3 and Parameter Store; small fakes for Bedrock's Converse API and for the Identity
 //! Store behaviour moto lacks (ConflictException on a duplicate membership).
 
-mod common;
-
-use app::ssr::ports::{
-    Analyzer, AuditStore, Claim, Directory, NewUser, NormalisedImage, PortError,
+use crate::common::wire_fakes::{
+    converse_tool_use, converse_with, depleted_evidence, Answer, Fake,
 };
+use crate::common::{fixture, moto, new_user};
+use app::ssr::ports::{Analyzer, AuditStore, Directory, NormalisedImage, PortError};
 use app::ssr::workflow::{CheckRequest, ImageUpload};
-use app::ssr::{KeyRing, RateLimiter, Services};
+use app::ssr::{KeyRing, RateLimiter, Secret, Services};
 use aws_config::{retry::RetryConfig, timeout::TimeoutConfig};
 use base64::Engine;
-use common::fakes::{converse_tool_use, converse_with, depleted_evidence, Answer, Fake};
-use common::{fixture, moto};
 use server::adapters::aws::bedrock::{BedrockAnalyzer, DEFAULT_MODEL_ID, TOOL_NAME};
-use server::adapters::aws::{parameters::parameters_under, IdentityStoreDirectory, S3AuditStore};
-use server::config::AwsConfig;
+use server::adapters::aws::{
+    parameters::parameters_under, sdk_config, IdentityStoreDirectory, S3AuditStore,
+};
+use server::config::{AnalyzerBackend, AuditBackend, BedrockSettings, DirectoryBackend};
 use server::Config;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,32 +24,54 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
 }
 
-/// Settings pointing every AWS port at moto (and Bedrock at `bedrock`), with fast retries.
-fn aws_settings(bedrock: Option<&str>) -> AwsConfig {
-    let mut config = Config::local("unused".into(), "m", "a").aws;
-    config.endpoint_url = Some(moto::endpoint());
-    config.bedrock_endpoint_url = bedrock.map(str::to_owned);
-    config.identity_store_id = Some(unique("d"));
-    config.s3_bucket = Some(unique("kiro-audit"));
-    config.bedrock_max_attempts = 2;
-    config.bedrock_initial_backoff = Duration::from_millis(10);
-    config.bedrock_timeout = Duration::from_secs(2);
-    config
+/// One test's place in moto: a fresh Identity Store id and bucket name.
+#[derive(Clone)]
+struct AwsPlace {
+    store_id: String,
+    bucket: String,
+}
+
+impl AwsPlace {
+    fn new() -> Self {
+        Self {
+            store_id: unique("d"),
+            bucket: unique("kiro-audit"),
+        }
+    }
+
+    /// Points every AWS port of `config` here (Bedrock at `bedrock`), with fast retries.
+    fn configure(&self, config: &mut Config, bedrock: &str) {
+        config.aws.endpoint_url = Some(moto::endpoint());
+        config.directory = DirectoryBackend::IdentityStore {
+            store_id: self.store_id.clone(),
+        };
+        config.audit_store = AuditBackend::S3 {
+            bucket: self.bucket.clone(),
+        };
+        config.analyzer = AnalyzerBackend::Bedrock(BedrockSettings {
+            model_id: DEFAULT_MODEL_ID.into(),
+            region: None,
+            timeout: Duration::from_secs(2),
+            max_attempts: 2,
+            initial_backoff: Duration::from_millis(10),
+            prompt: None,
+            endpoint_url: Some(bedrock.to_owned()),
+        });
+    }
 }
 
 /// Standard retries as in production (moto itself answers 500 now and then under concurrent
 /// writes), with a short backoff.
-async fn sdk(endpoint: &str) -> aws_config::SdkConfig {
-    aws_settings(None)
-        .sdk_config(
-            Some(endpoint),
-            None,
-            RetryConfig::standard().with_initial_backoff(Duration::from_millis(10)),
-            TimeoutConfig::builder()
-                .operation_timeout(Duration::from_secs(10))
-                .build(),
-        )
-        .await
+pub async fn sdk(endpoint: &str) -> aws_config::SdkConfig {
+    sdk_config(
+        Some(endpoint),
+        None,
+        RetryConfig::standard().with_initial_backoff(Duration::from_millis(10)),
+        TimeoutConfig::builder()
+            .operation_timeout(Duration::from_secs(10))
+            .build(),
+    )
+    .await
 }
 
 async fn directory_at(endpoint: &str, store: &str) -> IdentityStoreDirectory {
@@ -66,21 +88,11 @@ async fn s3_client() -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(conf)
 }
 
-async fn new_bucket() -> (aws_sdk_s3::Client, String) {
+pub async fn new_bucket() -> (aws_sdk_s3::Client, String) {
     let client = s3_client().await;
     let bucket = unique("kiro-audit");
     client.create_bucket().bucket(&bucket).send().await.unwrap();
     (client, bucket)
-}
-
-fn user(email: &str) -> NewUser {
-    NewUser {
-        user_name: email.into(),
-        display_name: "Ada Lovelace".into(),
-        given_name: "Ada".into(),
-        family_name: "Lovelace".into(),
-        email: email.into(),
-    }
 }
 
 fn image() -> NormalisedImage {
@@ -88,38 +100,6 @@ fn image() -> NormalisedImage {
 }
 
 // ---- Identity Store --------------------------------------------------------------------------
-
-#[tokio::test]
-async fn identity_store_users_groups_and_memberships() {
-    let dir = directory_at(&moto::endpoint(), &unique("d")).await;
-    assert_eq!(dir.find_user("ada@example.com").await.unwrap(), None);
-    let id = dir.create_user(&user("ada@example.com")).await.unwrap();
-    assert_eq!(
-        dir.find_user("ada@example.com").await.unwrap(),
-        Some(id.clone())
-    );
-    assert!(matches!(
-        dir.create_user(&user("ada@example.com")).await,
-        Err(PortError::Conflict)
-    ));
-
-    assert_eq!(dir.find_group("Kiro Pro").await.unwrap(), None);
-    let group = dir.create_group("Kiro Pro").await.unwrap();
-    assert_eq!(
-        dir.find_group("Kiro Pro").await.unwrap(),
-        Some(group.clone())
-    );
-    assert!(matches!(
-        dir.create_group("Kiro Pro").await,
-        Err(PortError::Conflict)
-    ));
-
-    assert!(!dir.is_member(&group, &id).await.unwrap());
-    dir.add_member(&group, &id).await.unwrap();
-    assert!(dir.is_member(&group, &id).await.unwrap());
-    let other = dir.create_group("Other").await.unwrap();
-    assert!(!dir.is_member(&other, &id).await.unwrap());
-}
 
 #[tokio::test]
 async fn a_duplicate_membership_is_a_conflict_as_aws_answers_it() {
@@ -136,7 +116,7 @@ async fn a_duplicate_membership_is_a_conflict_as_aws_answers_it() {
         Err(PortError::Conflict)
     ));
     assert!(matches!(
-        dir.create_user(&user("ada@example.com")).await,
+        dir.create_user(&new_user("ada@example.com")).await,
         Err(PortError::Conflict)
     ));
     let sent = fake.received();
@@ -157,54 +137,25 @@ async fn an_unreachable_identity_store_is_unavailable() {
     let dir = directory_at("http://127.0.0.1:9", "d-1").await;
     assert!(matches!(
         dir.find_user("ada@example.com").await,
-        Err(PortError::Unavailable(_))
+        Err(PortError::Unavailable { .. })
     ));
 }
 
 // ---- S3 --------------------------------------------------------------------------------------
 
 #[tokio::test]
-async fn s3_keeps_records_and_lists_them_newest_first_across_pages() {
+async fn s3_screenshots_are_typed_and_encrypted() {
     let (client, bucket) = new_bucket().await;
-    let store = S3AuditStore::new(client.clone(), &bucket).with_page_size(2);
-    let month = chrono::Utc::now().format("%Y%m").to_string();
-    for i in 0..5 {
-        let mut record = sample_record(&format!("user{i}@example.com"));
-        record.at = format!("{i}");
-        store
-            .put_record(
-                &format!("screenshots/{month}01-00000{i}-user{i}.json"),
-                &record,
-            )
-            .await
-            .unwrap();
-    }
+    let store = S3AuditStore::new(client.clone(), &bucket);
+    let key = "screenshots/20260101-000000-user0.png";
     store
-        .put_screenshot(
-            &format!("screenshots/{month}01-000000-user0.png"),
-            b"png",
-            "image/png",
-        )
+        .put_screenshot(key, b"png", "image/png")
         .await
         .unwrap();
-    let recent = store.recent(10).await.unwrap();
-    let emails: Vec<_> = recent.iter().map(|r| r.email.as_str()).collect();
-    assert_eq!(
-        emails,
-        [
-            "user4@example.com",
-            "user3@example.com",
-            "user2@example.com",
-            "user1@example.com",
-            "user0@example.com"
-        ]
-    );
-    assert_eq!(store.recent(2).await.unwrap().len(), 2);
-
     let head = client
         .head_object()
         .bucket(&bucket)
-        .key(format!("screenshots/{month}01-000000-user0.png"))
+        .key(key)
         .send()
         .await
         .unwrap();
@@ -213,42 +164,6 @@ async fn s3_keeps_records_and_lists_them_newest_first_across_pages() {
         head.server_side_encryption().map(|s| s.as_str()),
         Some("AES256")
     );
-}
-
-#[tokio::test]
-async fn s3_image_claims_are_first_writer_wins() {
-    let (client, bucket) = new_bucket().await;
-    let store = S3AuditStore::new(client, &bucket);
-    assert_eq!(store.image_owner("abc").await.unwrap(), None);
-    assert_eq!(
-        store.claim_image("abc", "ada@example.com").await.unwrap(),
-        Claim::Fresh
-    );
-    assert_eq!(
-        store.claim_image("abc", "ada@example.com").await.unwrap(),
-        Claim::SameOwner
-    );
-    assert_eq!(
-        store.claim_image("abc", "eve@example.com").await.unwrap(),
-        Claim::OtherOwner("ada@example.com".into())
-    );
-}
-
-fn sample_record(email: &str) -> app::api::DecisionRecord {
-    app::api::DecisionRecord {
-        at: "now".into(),
-        email: email.into(),
-        verdict: app::api::Verdict::Denied,
-        reason: None,
-        message: "m".into(),
-        evidence: None,
-        analyzer: "test".into(),
-        image_sha256: "00".into(),
-        screenshot_key: "k".into(),
-        timings: Default::default(),
-        applied: None,
-        error: None,
-    }
 }
 
 // ---- Parameter Store -------------------------------------------------------------------------
@@ -286,33 +201,37 @@ async fn parameters_are_read_across_pages_and_configure_the_app() {
     assert_eq!(found["member-keys"], "mk1, mk2");
 
     let mut config = Config::local(tempfile::tempdir().unwrap().path().to_owned(), "", "");
-    config.member_keys.clear();
-    config.admin_keys.clear();
-    config.aws = aws_settings(None);
+    AwsPlace::new().configure(&mut config, "http://127.0.0.1:9");
     config.aws.ssm_path = Some(path);
-    config.load_parameters().await.unwrap();
-    assert_eq!(config.member_keys, ["mk1", "mk2"]);
-    assert_eq!(config.admin_keys, ["ak1"]);
-    assert_eq!(config.aws.prompt.as_deref(), Some("Read the page."));
-    assert_eq!(config.aws.group_id.as_deref(), Some("g-123"));
+    server::startup::load_parameters(&mut config).await.unwrap();
+    let exposed = |keys: &[Secret]| {
+        keys.iter()
+            .map(|k| k.expose().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(exposed(&config.member_keys), ["mk1", "mk2"]);
+    assert_eq!(exposed(&config.admin_keys), ["ak1"]);
+    let AnalyzerBackend::Bedrock(bedrock) = &config.analyzer else {
+        panic!("bedrock expected")
+    };
+    assert_eq!(bedrock.prompt.as_deref(), Some("Read the page."));
+    assert_eq!(config.group_id.as_deref(), Some("g-123"));
 }
 
 // ---- Bedrock ---------------------------------------------------------------------------------
 
 async fn analyzer_at(fake: &Fake) -> BedrockAnalyzer {
-    let settings = aws_settings(Some(&fake.url));
-    let config = settings
-        .sdk_config(
-            Some(&fake.url),
-            None,
-            RetryConfig::standard()
-                .with_max_attempts(2)
-                .with_initial_backoff(Duration::from_millis(10)),
-            TimeoutConfig::builder()
-                .operation_attempt_timeout(Duration::from_millis(500))
-                .build(),
-        )
-        .await;
+    let config = sdk_config(
+        Some(&fake.url),
+        None,
+        RetryConfig::standard()
+            .with_max_attempts(2)
+            .with_initial_backoff(Duration::from_millis(10)),
+        TimeoutConfig::builder()
+            .operation_attempt_timeout(Duration::from_millis(500))
+            .build(),
+    )
+    .await;
     BedrockAnalyzer::new(
         aws_sdk_bedrockruntime::Client::new(&config),
         DEFAULT_MODEL_ID,
@@ -400,7 +319,7 @@ async fn throttling_is_retried_then_reported() {
         .analyze(&image())
         .await
         .unwrap_err();
-    assert!(matches!(err, PortError::Upstream(_)), "{err:?}");
+    assert!(matches!(err, PortError::Upstream { .. }), "{err:?}");
     assert_eq!(always.received().len(), 2);
 }
 
@@ -416,34 +335,31 @@ async fn a_slow_model_times_out() {
         .analyze(&image())
         .await
         .unwrap_err();
-    assert!(matches!(err, PortError::Timeout(_)), "{err:?}");
+    assert!(matches!(err, PortError::Timeout { .. }), "{err:?}");
 }
 
 // ---- The whole flow on AWS -------------------------------------------------------------------
 
-/// AWS settings for one test, with its screenshots bucket created in moto.
-async fn settings_with_bucket(bedrock: &Fake) -> AwsConfig {
-    let settings = aws_settings(Some(&bedrock.url));
-    let bucket = settings.s3_bucket.clone().unwrap();
+/// A place for one test, with its screenshots bucket created in moto.
+async fn place_with_bucket() -> AwsPlace {
+    let place = AwsPlace::new();
     s3_client()
         .await
         .create_bucket()
-        .bucket(&bucket)
+        .bucket(&place.bucket)
         .send()
         .await
         .unwrap();
-    settings
+    place
 }
 
 /// The router with every port on AWS: moto for the Identity Store and S3, the fake for Bedrock.
-async fn aws_app(bedrock: &Fake) -> (common::TestApp, AwsConfig) {
-    let settings = settings_with_bucket(bedrock).await;
-    let for_app = settings.clone();
-    let app = common::spawn_app_with(move |c| {
-        c.directory = "identitystore".into();
-        c.audit_store = "s3".into();
-        c.analyzer = "bedrock".into();
-        c.aws = for_app;
+async fn aws_app(bedrock: &Fake) -> (crate::common::TestApp, AwsPlace) {
+    let place = place_with_bucket().await;
+    let url = bedrock.url.clone();
+    let for_app = place.clone();
+    let app = crate::common::spawn_app_with(move |c| {
+        for_app.configure(c, &url);
         c.rate_limits = app::ssr::access::RateLimits {
             per_second: 100.0,
             burst: 100,
@@ -451,13 +367,13 @@ async fn aws_app(bedrock: &Fake) -> (common::TestApp, AwsConfig) {
         };
     })
     .await;
-    (app, settings)
+    (app, place)
 }
 
 /// Ada asks for Pro with her depleted screenshot, through the JSON endpoint.
-async fn ada_requests_pro(app: &common::TestApp) -> common::Reply {
+async fn ada_requests_pro(app: &crate::common::TestApp) -> crate::common::Reply {
     app.check(
-        Some(common::MEMBER_KEY),
+        Some(crate::common::MEMBER_KEY),
         "ada@example.com",
         &fixture("depleted-light.png"),
     )
@@ -470,17 +386,13 @@ async fn check_credits_end_to_end_on_aws() {
         "ada@example.com",
     ))])
     .await;
-    let (app, settings) = aws_app(&bedrock).await;
+    let (app, place) = aws_app(&bedrock).await;
     let reply = ada_requests_pro(&app).await;
     assert_eq!(reply.status, http::StatusCode::OK, "{}", reply.text);
     assert_eq!(reply.body["verdict"], "granted");
 
     // The user and the membership are in the Identity Store.
-    let dir = directory_at(
-        &moto::endpoint(),
-        settings.identity_store_id.as_deref().unwrap(),
-    )
-    .await;
+    let dir = directory_at(&moto::endpoint(), &place.store_id).await;
     let user = dir
         .find_user("ada@example.com")
         .await
@@ -498,7 +410,7 @@ async fn check_credits_end_to_end_on_aws() {
     let key = reply.body["recordKey"].as_str().unwrap();
     let object = s3
         .get_object()
-        .bucket(settings.s3_bucket.as_deref().unwrap())
+        .bucket(&place.bucket)
         .key(key)
         .send()
         .await
@@ -509,7 +421,7 @@ async fn check_credits_end_to_end_on_aws() {
     assert_eq!(record["analyzer"], "bedrock:us.amazon.nova-pro-v1:0");
     assert_eq!(record["evidence"]["modelUsage"]["inputTokens"], 1234);
     s3.head_object()
-        .bucket(settings.s3_bucket.as_deref().unwrap())
+        .bucket(&place.bucket)
         .key(record["screenshotKey"].as_str().unwrap())
         .send()
         .await
@@ -524,25 +436,32 @@ async fn check_credits_end_to_end_on_aws() {
 #[tokio::test]
 async fn model_failures_grant_nothing_and_say_why() {
     for (answer, status) in [
-        (Answer::error(429, "ThrottlingException", "slow down"), 502),
+        (Answer::error(429, "ThrottlingException", "slow down"), 503),
         (
             converse_tool_use(depleted_evidence("ada@example.com")).after(Duration::from_secs(3)),
             504,
         ),
     ] {
         let bedrock = Fake::start(vec![answer]).await;
-        let (app, settings) = aws_app(&bedrock).await;
+        let (app, place) = aws_app(&bedrock).await;
         let reply = ada_requests_pro(&app).await;
         assert_eq!(reply.status.as_u16(), status, "{}", reply.text);
-        assert!(reply.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("Nothing was changed"));
-        let dir = directory_at(
-            &moto::endpoint(),
-            settings.identity_store_id.as_deref().unwrap(),
-        )
-        .await;
+        let message = reply.body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("Nothing was changed"), "{message}");
+        assert!(
+            !message.contains("slow down"),
+            "upstream text leaked: {message}"
+        );
+        assert!(
+            !message.contains("Throttling"),
+            "upstream text leaked: {message}"
+        );
+        assert!(
+            reply.body["error"]["requestId"].is_string(),
+            "{}",
+            reply.text
+        );
+        let dir = directory_at(&moto::endpoint(), &place.store_id).await;
         assert_eq!(dir.find_user("ada@example.com").await.unwrap(), None);
     }
 
@@ -562,14 +481,13 @@ async fn concurrent_duplicate_grants_on_aws_make_one_user() {
         "ada@example.com",
     ))])
     .await;
-    let settings = settings_with_bucket(&bedrock).await;
-    let bucket = settings.s3_bucket.clone().unwrap();
-    let store = settings.identity_store_id.clone().unwrap();
+    let place = place_with_bucket().await;
+    let (bucket, store) = (place.bucket.clone(), place.store_id.clone());
     let services = Arc::new(Services::new(
         Arc::new(directory_at(&moto::endpoint(), &store).await),
         Arc::new(S3AuditStore::new(s3_client().await, &bucket)),
         Arc::new(analyzer_at(&bedrock).await),
-        KeyRing::new(vec!["m".into()], vec![]),
+        KeyRing::new(vec![Secret::new("m".into())], vec![]),
         RateLimiter::new(app::ssr::access::RateLimits {
             per_second: 100.0,
             burst: 100,

@@ -2,9 +2,7 @@
 //! lambda_http's own adapter into the real router, and its API Gateway responses are checked:
 //! status, headers, body and isBase64Encoded.
 
-mod common;
-
-use common::{fixture, spawn_app, TestApp};
+use crate::common::{fixture, spawn_app, TestApp};
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Context, LambdaEvent};
 use std::path::Path;
@@ -75,7 +73,7 @@ async fn a_server_function_call_with_the_key_header() {
 #[tokio::test]
 async fn json_check_credits_with_a_base64_image() {
     let app = spawn_app().await;
-    let image = common::b64(&fixture("depleted-light.png"));
+    let image = crate::common::b64(&fixture("depleted-light.png"));
     let response = invoke(
         &app,
         "rest-post-check-credits-json.json",
@@ -95,7 +93,7 @@ async fn a_multipart_upload_arriving_base64_encoded() {
     body.extend(b"--kiro-boundary\r\nContent-Disposition: form-data; name=\"image\"; filename=\"u.png\"\r\nContent-Type: image/png\r\n\r\n");
     body.extend(fixture("available-light.png"));
     body.extend(b"\r\n--kiro-boundary--\r\n");
-    let encoded = common::b64(&body);
+    let encoded = crate::common::b64(&body);
     let response = invoke(
         &app,
         "rest-post-check-credits-multipart.json",

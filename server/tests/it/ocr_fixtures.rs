@@ -2,8 +2,6 @@
 //! end2end/fixtures/render.py) must get its expected verdict; timeouts and a missing binary
 //! are clear errors.
 
-mod common;
-
 use app::api::{DenyReason, Verdict};
 use app::domain::EmailAddress;
 use app::ssr::decision::decide;
@@ -33,7 +31,7 @@ fn reason_name(r: Option<DenyReason>) -> Option<String> {
 #[tokio::test]
 async fn every_fixture_gets_its_expected_verdict() {
     let expected: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(common::fixtures_dir().join("expected.json")).unwrap(),
+        &std::fs::read(crate::common::fixtures_dir().join("expected.json")).unwrap(),
     )
     .unwrap();
     let requester = EmailAddress::parse(expected["requester"].as_str().unwrap()).unwrap();
@@ -42,7 +40,7 @@ async fn every_fixture_gets_its_expected_verdict() {
     assert!(table.len() >= 10, "the fixture table is too small");
     let mut wrong = Vec::new();
     for (file, want) in table {
-        let bytes = common::fixture(file);
+        let bytes = crate::common::fixture(file);
         let image = normalise(&bytes).unwrap();
         let evidence = analyzer.analyze(&image).await.unwrap();
         let decision = decide(&evidence, &requester);
@@ -69,33 +67,45 @@ async fn every_fixture_gets_its_expected_verdict() {
 }
 
 #[tokio::test]
-async fn the_depleted_fixture_reads_email_plan_and_numbers() {
-    let bytes = common::fixture("thousand-light.png");
-    let evidence = TesseractAnalyzer::new("tesseract", Duration::from_secs(60))
-        .analyze(&normalise(&bytes).unwrap())
-        .await
-        .unwrap();
-    assert_eq!(evidence.emails_seen, ["ada@example.com"]);
-    assert_eq!(evidence.plan.as_deref(), Some("Kiro Free"));
-    let credits = evidence
-        .counters
-        .iter()
-        .find(|c| c.label.to_lowercase().contains("credit"))
-        .expect("a credits counter");
-    assert_eq!((credits.used, credits.limit), (1000.0, 1000.0));
+async fn the_depleted_fixtures_read_email_plan_and_numbers() {
+    for (file, full) in [("depleted-light.png", 50.0), ("thousand-light.png", 1000.0)] {
+        let bytes = crate::common::fixture(file);
+        let evidence = TesseractAnalyzer::new("tesseract", Duration::from_secs(60))
+            .analyze(&normalise(&bytes).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(evidence.emails_seen, ["ada@example.com"], "{file}");
+        assert_eq!(evidence.plan.as_deref(), Some("Kiro Free"), "{file}");
+        let credits = evidence
+            .counters
+            .iter()
+            .find(|c| c.label.to_lowercase().contains("credit"))
+            .expect("a credits counter");
+        assert_eq!((credits.used, credits.limit), (full, full), "{file}");
+    }
 }
 
 #[tokio::test]
 async fn a_hung_ocr_is_killed_at_the_timeout() {
     let dir = tempfile::tempdir().unwrap();
-    let script = common::hung_program(dir.path());
+    let script = crate::common::hung_program(dir.path());
     let started = std::time::Instant::now();
     let err = TesseractAnalyzer::new(&script, Duration::from_millis(300))
         .read_text(b"png".to_vec())
         .await
         .unwrap_err();
-    assert!(matches!(err, PortError::Timeout(_)), "{err:?}");
+    assert!(matches!(err, PortError::Timeout { .. }), "{err:?}");
     assert!(started.elapsed() < Duration::from_secs(10));
+    // The program and the child it started are gone (killed as a group), not left running.
+    for name in ["pid", "child-pid"] {
+        let pid = std::fs::read_to_string(dir.path().join(name)).unwrap();
+        let pid = pid.trim();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while crate::common::is_running(pid) && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(!crate::common::is_running(pid), "{name} {pid} still runs");
+    }
 }
 
 #[tokio::test]
@@ -105,7 +115,9 @@ async fn a_missing_ocr_program_is_unavailable() {
         .await
         .unwrap_err();
     match err {
-        PortError::Unavailable(message) => assert!(message.contains("tesseract"), "{message}"),
+        PortError::Unavailable { source, .. } => {
+            assert!(source.to_string().contains("tesseract"), "{source}")
+        }
         other => panic!("expected Unavailable, got {other:?}"),
     }
 }
@@ -116,5 +128,5 @@ async fn a_failing_ocr_program_is_unavailable() {
         .read_text(b"png".to_vec())
         .await
         .unwrap_err();
-    assert!(matches!(err, PortError::Unavailable(_)), "{err:?}");
+    assert!(matches!(err, PortError::Unavailable { .. }), "{err:?}");
 }

@@ -1,10 +1,8 @@
 //! The JSON endpoints and server functions through the real router: flows, keys and roles,
 //! rate limit, bad input, concurrency, screenshot reuse, failing dependencies, CORS and headers.
 
-mod common;
-
+use crate::common::*;
 use axum::body::Body;
-use common::*;
 use http::{Request, StatusCode};
 use serde_json::json;
 
@@ -60,11 +58,114 @@ async fn health_and_pages_render_with_security_headers() {
     );
 }
 
+/// The nonce of the page's hydration script, and the one its policy admits.
+fn nonces(page: &Reply) -> (String, String) {
+    let in_html = page
+        .text
+        .split("<script type=\"module\" nonce=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the hydration script carries a nonce")
+        .to_owned();
+    let csp = page.headers["content-security-policy"].to_str().unwrap();
+    let in_policy = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("the policy names a nonce")
+        .to_owned();
+    (in_html, in_policy)
+}
+
+#[tokio::test]
+async fn every_page_load_gets_a_fresh_nonce() {
+    let app = spawn_app().await;
+    let get = || Request::get("/").body(Body::empty()).unwrap();
+    let page = app.send(get()).await;
+    let first = nonces(&page);
+    let second = nonces(&app.send(get()).await);
+    // The nonce goes on the script only; the preload links are plain anonymous CORS fetches.
+    let links: Vec<&str> = page
+        .text
+        .split("<link ")
+        .skip(1)
+        .map(|l| l.split('>').next().unwrap_or_default())
+        .filter(|l| l.contains("preload"))
+        .collect();
+    assert_eq!(links.len(), 2, "{}", page.text);
+    for link in links {
+        assert!(link.contains(r#"crossorigin="""#), "{link}");
+        assert!(!link.contains(&first.0), "{link}");
+    }
+    assert_eq!(first.0, first.1, "the policy admits the page's script");
+    assert_eq!(second.0, second.1);
+    assert_ne!(first.0, second.0, "a nonce must not be reused");
+    assert!(first.0.len() >= 16, "{}", first.0);
+}
+
+#[tokio::test]
+async fn every_error_is_json_even_the_frameworks_own() {
+    let app = spawn_app().await;
+    let big = app
+        .post_raw(
+            "/check-credits",
+            Some(MEMBER_KEY),
+            "application/json",
+            vec![b' '; 12 * 1024 * 1024],
+        )
+        .await;
+    assert_eq!(big.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", big.text);
+    assert_eq!(big.body["error"]["code"], "too_large", "{}", big.text);
+    assert!(big.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("6 MB"));
+
+    let wrong_method = app
+        .send(
+            Request::get("/check-credits")
+                .header("accept", "application/json")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        wrong_method.body["error"]["code"], "method_not_allowed",
+        "{}",
+        wrong_method.text
+    );
+    assert!(wrong_method.headers["allow"]
+        .to_str()
+        .unwrap()
+        .contains("POST"));
+
+    let nowhere = app
+        .send(
+            Request::get("/no-such-endpoint")
+                .header("accept", "application/json")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        nowhere.body["error"]["code"], "not_found",
+        "{}",
+        nowhere.text
+    );
+}
+
 #[tokio::test]
 async fn an_unknown_page_is_a_404() {
     let app = spawn_app().await;
     let page = app
-        .send(Request::get("/nowhere").body(Body::empty()).unwrap())
+        .send(
+            Request::get("/nowhere")
+                .header("accept", "text/html,application/xhtml+xml")
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
     assert!(page.text.contains("Page not found"), "{}", page.text);
@@ -356,7 +457,8 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
 
 #[tokio::test]
 async fn the_rate_limit_answers_429_with_retry_after() {
-    let app = spawn_app_with(|_| {}).await; // the defaults: 1/s, burst 5
+    // The defaults: 1/s, burst 5.
+    let app = spawn_app_with(|c| c.rate_limits = app::ssr::access::RateLimits::default()).await;
     for _ in 0..5 {
         let r = app.create_user(Some(ADMIN_KEY), "not-an-email").await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST);
@@ -400,7 +502,9 @@ async fn concurrent_identical_grants_make_one_user_and_one_membership() {
 
 #[tokio::test]
 async fn a_missing_analyzer_is_a_503_and_grants_nothing() {
-    let app = spawn_app_with(|c| c.tesseract = "/nonexistent/tesseract".into()).await;
+    let app =
+        spawn_app_with(|c| c.analyzer = tesseract_at("/nonexistent/tesseract".into(), 20_000))
+            .await;
     let reply = app
         .check(Some(MEMBER_KEY), ADA, &fixture("depleted-light.png"))
         .await;
@@ -418,11 +522,7 @@ async fn a_missing_analyzer_is_a_503_and_grants_nothing() {
 async fn a_hung_analyzer_is_a_504_and_grants_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let script = hung_program(dir.path());
-    let app = spawn_app_with(|c| {
-        c.tesseract = script.clone();
-        c.ocr_timeout = std::time::Duration::from_millis(300);
-    })
-    .await;
+    let app = spawn_app_with(|c| c.analyzer = tesseract_at(script.clone(), 300)).await;
     let reply = app
         .check(Some(MEMBER_KEY), ADA, &fixture("depleted-light.png"))
         .await;
@@ -489,7 +589,10 @@ async fn server_functions_share_the_workflow_and_its_status_codes() {
 
 #[tokio::test]
 async fn cors_answers_configured_origins_only() {
-    let app = spawn_app_with(|c| c.cors_origins = vec!["https://tools.example.com".into()]).await;
+    let app = spawn_app_with(|c| {
+        c.cors_origins = vec![http::HeaderValue::from_static("https://tools.example.com")]
+    })
+    .await;
     let preflight = |origin: &str| {
         Request::builder()
             .method("OPTIONS")

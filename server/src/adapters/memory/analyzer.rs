@@ -1,0 +1,59 @@
+//! A scripted analyzer: answers with the evidence it was given, or fails as told.
+
+use super::{Failure, Failures};
+use app::api::Evidence;
+use app::ssr::ports::{Analyzer, NormalisedImage, PortResult};
+use async_trait::async_trait;
+use std::sync::Mutex;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct Analyze;
+
+#[derive(Debug)]
+pub struct ScriptedAnalyzer {
+    evidence: Mutex<Evidence>,
+    failures: Failures<Analyze>,
+    calls: Mutex<usize>,
+}
+
+impl ScriptedAnalyzer {
+    /// Answers every image with `evidence`.
+    pub fn new(evidence: Evidence) -> Self {
+        Self {
+            evidence: Mutex::new(evidence),
+            failures: Failures::new("the screenshot reader"),
+            calls: Mutex::new(0),
+        }
+    }
+
+    pub fn answer(&self, evidence: Evidence) {
+        *self.evidence.lock().unwrap_or_else(|p| p.into_inner()) = evidence;
+    }
+
+    /// Makes every analysis fail from now on (`None`: work again).
+    pub fn fail(&self, failure: Option<Failure>) {
+        self.failures.set(Analyze, 0, failure);
+    }
+
+    /// How many images it was asked about.
+    pub fn calls(&self) -> usize {
+        *self.calls.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[async_trait]
+impl Analyzer for ScriptedAnalyzer {
+    fn name(&self) -> String {
+        "scripted".into()
+    }
+
+    async fn analyze(&self, _image: &NormalisedImage) -> PortResult<Evidence> {
+        *self.calls.lock().unwrap_or_else(|p| p.into_inner()) += 1;
+        self.failures.check(Analyze)?;
+        Ok(self
+            .evidence
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone())
+    }
+}

@@ -1,0 +1,119 @@
+//! An in-memory audit store: screenshots, records and image claims in maps.
+
+use super::{Failure, Failures};
+use app::api::DecisionRecord;
+use app::ssr::ports::{AuditStore, Claim, PortResult};
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// The audit store's operations, to tell one to fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AuditOp {
+    PutScreenshot,
+    PutRecord,
+    Recent,
+    ImageOwner,
+    ClaimImage,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    screenshots: HashMap<String, Vec<u8>>,
+    records: HashMap<String, DecisionRecord>,
+    owners: HashMap<String, String>,
+    /// When set, the next claim finds this email's claim already there: another request won.
+    claimed_meanwhile_by: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct MemoryAuditStore {
+    state: Mutex<State>,
+    failures: Failures<AuditOp>,
+}
+
+impl Default for MemoryAuditStore {
+    fn default() -> Self {
+        Self {
+            state: Mutex::default(),
+            failures: Failures::new("the audit store"),
+        }
+    }
+}
+
+impl MemoryAuditStore {
+    /// Makes `op` fail from now on (`None`: work again).
+    pub fn fail(&self, op: AuditOp, failure: Option<Failure>) {
+        self.failures.set(op, 0, failure);
+    }
+
+    /// Lets `op` succeed `successes` more times, then fail.
+    pub fn fail_after(&self, op: AuditOp, successes: usize, failure: Failure) {
+        self.failures.set(op, successes, Some(failure));
+    }
+
+    /// The next `claim_image` finds the image already claimed by `email`, as when a request
+    /// for another account claimed it between our check and our claim.
+    pub fn claim_meanwhile_by(&self, email: &str) {
+        self.lock().claimed_meanwhile_by = Some(email.to_owned());
+    }
+
+    /// Every record kept, by key.
+    pub fn records(&self) -> HashMap<String, DecisionRecord> {
+        self.lock().records.clone()
+    }
+
+    pub fn screenshot_count(&self) -> usize {
+        self.lock().screenshots.len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[async_trait]
+impl AuditStore for MemoryAuditStore {
+    async fn put_screenshot(&self, key: &str, bytes: &[u8], _content_type: &str) -> PortResult<()> {
+        self.failures.check(AuditOp::PutScreenshot)?;
+        self.lock()
+            .screenshots
+            .insert(key.to_owned(), bytes.to_vec());
+        Ok(())
+    }
+
+    async fn put_record(&self, key: &str, record: &DecisionRecord) -> PortResult<()> {
+        self.failures.check(AuditOp::PutRecord)?;
+        self.lock().records.insert(key.to_owned(), record.clone());
+        Ok(())
+    }
+
+    async fn recent(&self, limit: usize) -> PortResult<Vec<DecisionRecord>> {
+        self.failures.check(AuditOp::Recent)?;
+        let mut all: Vec<DecisionRecord> = self.lock().records.values().cloned().collect();
+        all.sort_by(|a, b| b.at.cmp(&a.at));
+        all.truncate(limit);
+        Ok(all)
+    }
+
+    async fn image_owner(&self, sha256: &str) -> PortResult<Option<String>> {
+        self.failures.check(AuditOp::ImageOwner)?;
+        Ok(self.lock().owners.get(sha256).cloned())
+    }
+
+    async fn claim_image(&self, sha256: &str, email: &str) -> PortResult<Claim> {
+        self.failures.check(AuditOp::ClaimImage)?;
+        let mut state = self.lock();
+        if let Some(winner) = state.claimed_meanwhile_by.take() {
+            state.owners.entry(sha256.to_owned()).or_insert(winner);
+        }
+        Ok(match state.owners.get(sha256) {
+            None => {
+                state.owners.insert(sha256.to_owned(), email.to_owned());
+                Claim::Fresh
+            }
+            Some(owner) if owner == email => Claim::SameOwner,
+            Some(owner) => Claim::OtherOwner(owner.clone()),
+        })
+    }
+}

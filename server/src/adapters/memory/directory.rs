@@ -1,0 +1,143 @@
+//! An in-memory directory with the Identity Store's rules (case-insensitive unique names, one
+//! membership per pair).
+
+use super::{Failure, Failures, Rendezvous};
+use app::ssr::ports::{Directory, NewUser, PortError, PortResult};
+use async_trait::async_trait;
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+/// The directory's operations, to tell one to fail.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DirectoryOp {
+    FindUser,
+    CreateUser,
+    FindGroup,
+    CreateGroup,
+    IsMember,
+    AddMember,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Lower-cased user name → user id.
+    users: HashMap<String, String>,
+    /// Lower-cased display name → group id.
+    groups: HashMap<String, String>,
+    memberships: HashSet<(String, String)>,
+    /// How many times a Conflict was answered (tests check races took that branch).
+    conflicts: usize,
+}
+
+#[derive(Debug)]
+pub struct MemoryDirectory {
+    state: Mutex<State>,
+    failures: Failures<DirectoryOp>,
+    rendezvous: Rendezvous<DirectoryOp>,
+}
+
+impl Default for MemoryDirectory {
+    fn default() -> Self {
+        Self {
+            state: Mutex::default(),
+            failures: Failures::new("the directory"),
+            rendezvous: Rendezvous::default(),
+        }
+    }
+}
+
+impl MemoryDirectory {
+    /// Makes `op` fail from now on (`None`: work again).
+    pub fn fail(&self, op: DirectoryOp, failure: Option<Failure>) {
+        self.failures.set(op, 0, failure);
+    }
+
+    /// Lets `op` succeed `successes` more times, then fail.
+    pub fn fail_after(&self, op: DirectoryOp, successes: usize, failure: Failure) {
+        self.failures.set(op, successes, Some(failure));
+    }
+
+    /// Makes the next `callers` calls of `op` wait for each other (up to 5 s) before they act,
+    /// so concurrent requests really race inside it.
+    pub fn rendezvous(&self, op: DirectoryOp, callers: usize) {
+        self.rendezvous.set(op, callers);
+    }
+
+    pub fn user_count(&self) -> usize {
+        self.lock().users.len()
+    }
+
+    pub fn membership_count(&self) -> usize {
+        self.lock().memberships.len()
+    }
+
+    pub fn conflicts(&self) -> usize {
+        self.lock().conflicts
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[async_trait]
+impl Directory for MemoryDirectory {
+    async fn find_user(&self, user_name: &str) -> PortResult<Option<String>> {
+        self.failures.check(DirectoryOp::FindUser)?;
+        Ok(self.lock().users.get(&user_name.to_lowercase()).cloned())
+    }
+
+    async fn create_user(&self, user: &NewUser) -> PortResult<String> {
+        self.failures.check(DirectoryOp::CreateUser)?;
+        self.rendezvous.meet(DirectoryOp::CreateUser).await;
+        let key = user.user_name.to_lowercase();
+        let mut state = self.lock();
+        if state.users.contains_key(&key) {
+            state.conflicts += 1;
+            return Err(PortError::Conflict);
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        state.users.insert(key, id.clone());
+        Ok(id)
+    }
+
+    async fn find_group(&self, display_name: &str) -> PortResult<Option<String>> {
+        self.failures.check(DirectoryOp::FindGroup)?;
+        Ok(self
+            .lock()
+            .groups
+            .get(&display_name.to_lowercase())
+            .cloned())
+    }
+
+    async fn create_group(&self, display_name: &str) -> PortResult<String> {
+        self.failures.check(DirectoryOp::CreateGroup)?;
+        let key = display_name.to_lowercase();
+        let mut state = self.lock();
+        if state.groups.contains_key(&key) {
+            state.conflicts += 1;
+            return Err(PortError::Conflict);
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        state.groups.insert(key, id.clone());
+        Ok(id)
+    }
+
+    async fn is_member(&self, group_id: &str, user_id: &str) -> PortResult<bool> {
+        self.failures.check(DirectoryOp::IsMember)?;
+        let pair = (group_id.to_owned(), user_id.to_owned());
+        Ok(self.lock().memberships.contains(&pair))
+    }
+
+    async fn add_member(&self, group_id: &str, user_id: &str) -> PortResult<()> {
+        self.failures.check(DirectoryOp::AddMember)?;
+        self.rendezvous.meet(DirectoryOp::AddMember).await;
+        let pair = (group_id.to_owned(), user_id.to_owned());
+        let mut state = self.lock();
+        if !state.memberships.insert(pair) {
+            state.conflicts += 1;
+            return Err(PortError::Conflict);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,173 @@
+//! The one way to start: `Application::build(config, leptos_options)` wires each port to the
+//! adapter the configuration names and builds the router. The binary (TCP or Lambda), the
+//! integration tests and the benchmark all call it, so a test runs what production runs.
+
+use crate::adapters::aws::{
+    bedrock, parameters::parameters_under, sdk_config, BedrockAnalyzer, IdentityStoreDirectory,
+    S3AuditStore,
+};
+use crate::adapters::{FileAuditStore, SqliteDirectory, TesseractAnalyzer};
+use crate::config::{AnalyzerBackend, AuditBackend, BedrockSettings, Config, DirectoryBackend};
+use crate::router::app;
+use crate::state::AppState;
+use anyhow::{bail, Context};
+use app::ssr::ports::{Analyzer, AuditStore, Directory};
+use app::ssr::{KeyRing, RateLimiter, Services};
+use aws_config::{retry::RetryConfig, timeout::TimeoutConfig, SdkConfig};
+use axum::Router;
+use leptos::prelude::LeptosOptions;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The built app: the router to serve and the services behind it.
+pub struct Application {
+    pub router: Router,
+    pub services: Arc<Services>,
+}
+
+impl Application {
+    pub async fn build(config: &Config, leptos_options: LeptosOptions) -> anyhow::Result<Self> {
+        let services = services(config).await?;
+        Ok(Self::with_services(config, services, leptos_options))
+    }
+
+    /// The same app over ports made elsewhere (the tests' in-memory fakes).
+    pub fn with_services(
+        config: &Config,
+        services: Services,
+        leptos_options: LeptosOptions,
+    ) -> Self {
+        let services = Arc::new(services);
+        let router = app(AppState {
+            leptos_options,
+            services: services.clone(),
+            cors_origins: config.cors_origins.clone(),
+        });
+        Self { router, services }
+    }
+}
+
+/// The Leptos options of the running binary (`LEPTOS_*` variables, set by cargo-leptos and the
+/// Lambda package), with hashed asset names when the build left a hash file beside it.
+pub fn leptos_options() -> anyhow::Result<LeptosOptions> {
+    let mut options = leptos::prelude::get_configuration(None)
+        .context("reading the Leptos configuration")?
+        .leptos_options;
+    let hash_file = app::ssr::assets::hash_file_path(&options);
+    let explicit = std::env::var("LEPTOS_HASH_FILES").ok();
+    app::ssr::assets::detect_hashed_build(&mut options, explicit.as_deref(), &hash_file);
+    Ok(options)
+}
+
+/// Reads keys, prompt and group id from Parameter Store when `KIRO_SSM_PATH` is set.
+pub async fn load_parameters(config: &mut Config) -> anyhow::Result<()> {
+    let Some(path) = config.aws.ssm_path.clone() else {
+        return Ok(());
+    };
+    let client = aws_sdk_ssm::Client::new(&services_sdk(config).await);
+    let found = parameters_under(&client, &path).await.map_err(|e| {
+        anyhow::Error::new(e).context(format!("reading Parameter Store path {path}"))
+    })?;
+    config.apply_parameters(&found);
+    Ok(())
+}
+
+/// Connects each port to the adapter the configuration names.
+pub async fn services(config: &Config) -> anyhow::Result<Services> {
+    if config.member_keys.is_empty() && config.admin_keys.is_empty() {
+        bail!("no API keys configured: set KIRO_MEMBER_KEYS and KIRO_ADMIN_KEYS");
+    }
+    // Loaded once, by the first port switched to AWS.
+    let sdk = tokio::sync::OnceCell::new();
+    let sdk = || sdk.get_or_init(|| services_sdk(config));
+    let directory: Arc<dyn Directory> = match &config.directory {
+        DirectoryBackend::Sqlite => Arc::new(SqliteDirectory::open(
+            &config.data_dir.join("directory.sqlite"),
+        )?),
+        DirectoryBackend::IdentityStore { store_id } => Arc::new(IdentityStoreDirectory::new(
+            aws_sdk_identitystore::Client::new(sdk().await),
+            store_id.clone(),
+        )),
+    };
+    let audit: Arc<dyn AuditStore> = match &config.audit_store {
+        AuditBackend::Files => Arc::new(FileAuditStore::open(&config.data_dir)?),
+        AuditBackend::S3 { bucket } => {
+            let s3 = aws_sdk_s3::config::Builder::from(sdk().await)
+                .force_path_style(config.aws.endpoint_url.is_some())
+                .build();
+            Arc::new(S3AuditStore::new(
+                aws_sdk_s3::Client::from_conf(s3),
+                bucket.clone(),
+            ))
+        }
+    };
+    let analyzer: Arc<dyn Analyzer> = match &config.analyzer {
+        AnalyzerBackend::Tesseract { program, timeout } => {
+            Arc::new(TesseractAnalyzer::new(program, *timeout))
+        }
+        AnalyzerBackend::Bedrock(settings) => Arc::new(BedrockAnalyzer::new(
+            aws_sdk_bedrockruntime::Client::new(&bedrock_sdk(settings).await),
+            settings.model_id.clone(),
+            settings
+                .prompt
+                .clone()
+                .unwrap_or_else(|| bedrock::DEFAULT_PROMPT.into()),
+        )),
+    };
+    Ok(services_over(config, directory, audit, analyzer))
+}
+
+/// The services over the given ports, with the configuration's keys, limits and group.
+pub fn services_over(
+    config: &Config,
+    directory: Arc<dyn Directory>,
+    audit: Arc<dyn AuditStore>,
+    analyzer: Arc<dyn Analyzer>,
+) -> Services {
+    let services = Services::new(
+        directory,
+        audit,
+        analyzer,
+        KeyRing::new(config.member_keys.clone(), config.admin_keys.clone()),
+        RateLimiter::new(config.rate_limits),
+        config.group_name.clone(),
+    );
+    match &config.group_id {
+        Some(id) => services.with_group_id(id.clone()),
+        None => services,
+    }
+}
+
+/// The SDK configuration for the Identity Store, S3 and Parameter Store.
+async fn services_sdk(config: &Config) -> SdkConfig {
+    let timeout = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .operation_timeout(Duration::from_secs(15))
+        .build();
+    sdk_config(
+        config.aws.endpoint_url.as_deref(),
+        None,
+        RetryConfig::standard(),
+        timeout,
+    )
+    .await
+}
+
+/// The SDK configuration for Bedrock: its own retries and a timeout per attempt.
+async fn bedrock_sdk(settings: &BedrockSettings) -> SdkConfig {
+    let retry = RetryConfig::standard()
+        .with_max_attempts(settings.max_attempts)
+        .with_initial_backoff(settings.initial_backoff);
+    let timeout = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .operation_attempt_timeout(settings.timeout)
+        .operation_timeout(settings.timeout * settings.max_attempts)
+        .build();
+    sdk_config(
+        settings.endpoint_url.as_deref(),
+        settings.region.as_deref(),
+        retry,
+        timeout,
+    )
+    .await
+}

@@ -1,0 +1,272 @@
+//! The integration harness: `spawn_app()` builds the app exactly as the binary does
+//! (`Application::build`) on the embedded default (SQLite, files, real Tesseract) in a temporary
+//! data directory; `spawn_with_fakes()` builds the same router over the in-memory fakes.
+
+pub mod moto;
+pub mod wire_fakes;
+
+use app::ssr::access::RateLimits;
+use axum::body::Body;
+use axum::Router;
+use base64::Engine;
+use http::{HeaderMap, Request, StatusCode};
+use leptos::prelude::LeptosOptions;
+use server::adapters::memory::{MemoryAuditStore, MemoryDirectory, ScriptedAnalyzer};
+use server::adapters::SqliteDirectory;
+use server::startup::services_over;
+use server::{Application, Config};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+pub const MEMBER_KEY: &str = "member-key-for-tests";
+pub const ADMIN_KEY: &str = "admin-key-for-tests";
+
+pub struct TestApp {
+    pub router: Router,
+    pub data: tempfile::TempDir,
+    pub directory: SqliteDirectory,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: serde_json::Value,
+    pub text: String,
+}
+
+/// The app with generous rate limits (tests of the limit itself use `spawn_app_with`).
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// The embedded default's configuration for tests: the test keys, generous rate limits.
+pub fn test_config(data_dir: &Path) -> Config {
+    let mut config = Config::local(data_dir.to_owned(), MEMBER_KEY, ADMIN_KEY);
+    config.rate_limits = RateLimits {
+        per_second: 1000.0,
+        burst: 1000,
+        per_day: 100_000,
+    };
+    config
+}
+
+pub fn test_leptos_options() -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("kiro-access")
+        .site_root("target/site")
+        .build()
+}
+
+/// The app's logs in each test's captured output (shown when it fails); `RUST_LOG` filters.
+fn init_logs() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}
+
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    init_logs();
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut config = test_config(data.path());
+    configure(&mut config);
+    let router = Application::build(&config, test_leptos_options())
+        .await
+        .expect("the app builds")
+        .router;
+    let directory = SqliteDirectory::open(&data.path().join("directory.sqlite")).unwrap();
+    TestApp {
+        router,
+        data,
+        directory,
+    }
+}
+
+/// The same router over in-memory fakes, with handles to tell each fake what to do.
+pub struct FakedApp {
+    pub router: Router,
+    pub directory: Arc<MemoryDirectory>,
+    pub audit: Arc<MemoryAuditStore>,
+    pub analyzer: Arc<ScriptedAnalyzer>,
+}
+
+pub fn spawn_with_fakes(evidence: app::api::Evidence) -> FakedApp {
+    init_logs();
+    let config = test_config(Path::new("unused"));
+    let directory = Arc::new(MemoryDirectory::default());
+    let audit = Arc::new(MemoryAuditStore::default());
+    let analyzer = Arc::new(ScriptedAnalyzer::new(evidence));
+    let services = services_over(&config, directory.clone(), audit.clone(), analyzer.clone());
+    let router = Application::with_services(&config, services, test_leptos_options()).router;
+    FakedApp {
+        router,
+        directory,
+        audit,
+        analyzer,
+    }
+}
+
+/// Sends a request through a router and reads the reply.
+pub async fn send(router: &Router, request: Request<Body>) -> Reply {
+    let response = router.clone().oneshot(request).await.expect("router");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    Reply {
+        status,
+        headers,
+        body,
+        text,
+    }
+}
+
+/// `POST /check-credits` as JSON, as a script sends it.
+pub fn check_request(key: Option<&str>, email: &str, image: &[u8]) -> Request<Body> {
+    let body = serde_json::json!({ "email": email, "image": b64(image), "firstName": "Ada" });
+    json_request("/check-credits", key, body)
+}
+
+pub fn json_request(path: &str, key: Option<&str>, body: serde_json::Value) -> Request<Body> {
+    let mut request = Request::post(path)
+        .header("content-type", "application/json")
+        .header("accept", "application/json");
+    if let Some(key) = key {
+        request = request.header("x-api-key", key);
+    }
+    request.body(Body::from(body.to_string())).unwrap()
+}
+
+/// `end2end/fixtures`: the screenshots and their verdict table (`expected.json`).
+pub fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../end2end/fixtures")
+}
+
+pub fn fixture_path(name: &str) -> PathBuf {
+    fixtures_dir().join("screenshots").join(name)
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(fixture_path(name)).expect("fixture")
+}
+
+pub fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Ada Lovelace as a directory user named `email`.
+pub fn new_user(email: &str) -> app::ssr::ports::NewUser {
+    app::ssr::ports::NewUser {
+        user_name: email.into(),
+        display_name: "Ada Lovelace".into(),
+        given_name: "Ada".into(),
+        family_name: "Lovelace".into(),
+        email: email.into(),
+    }
+}
+
+/// The Tesseract analyzer at `program`, with a timeout in milliseconds.
+pub fn tesseract_at(program: PathBuf, timeout_ms: u64) -> server::config::AnalyzerBackend {
+    server::config::AnalyzerBackend::Tesseract {
+        program,
+        timeout: std::time::Duration::from_millis(timeout_ms),
+    }
+}
+
+/// A program in `dir` that hangs, standing in for an OCR run that never ends: it starts a child
+/// that sleeps 30 s and waits for it, and writes both process ids (`pid`, `child-pid`) to `dir`.
+pub fn hung_program(dir: &Path) -> PathBuf {
+    let script = dir.join("slow-ocr");
+    let d = dir.display();
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho $$ > {d}/pid\nsleep 30 &\necho $! > {d}/child-pid\nwait\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    script
+}
+
+/// Whether a process runs (a zombie waiting to be reaped does not count).
+pub fn is_running(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => false,
+        Ok(stat) => {
+            let state = stat.rsplit(')').next().unwrap_or_default().trim_start();
+            !state.starts_with('Z')
+        }
+    }
+}
+
+impl TestApp {
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        send(&self.router, request).await
+    }
+
+    pub async fn post_json(&self, path: &str, key: Option<&str>, body: serde_json::Value) -> Reply {
+        self.send(json_request(path, key, body)).await
+    }
+
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        key: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Reply {
+        let mut request = Request::post(path)
+            .header("content-type", content_type)
+            .header("accept", "application/json");
+        if let Some(key) = key {
+            request = request.header("x-api-key", key);
+        }
+        self.send(request.body(Body::from(body)).unwrap()).await
+    }
+
+    /// `POST /check-credits` as JSON with a fixture (or any bytes) as the image.
+    pub async fn check(&self, key: Option<&str>, email: &str, image: &[u8]) -> Reply {
+        self.send(check_request(key, email, image)).await
+    }
+
+    pub async fn create_user(&self, key: Option<&str>, email: &str) -> Reply {
+        self.post_json("/create-user", key, serde_json::json!({ "email": email }))
+            .await
+    }
+
+    /// Calls a server function the way the browser does.
+    pub async fn server_fn(&self, name: &str, args: serde_json::Value) -> Reply {
+        self.post_json(&format!("/api/{name}"), None, args).await
+    }
+
+    pub async fn user_count(&self) -> i64 {
+        self.directory.user_count().await.unwrap()
+    }
+
+    pub async fn memberships_of(&self, email: &str) -> i64 {
+        use app::ssr::ports::Directory;
+        match self.directory.find_user(email).await.unwrap() {
+            Some(id) => self.directory.membership_count(&id).await.unwrap(),
+            None => 0,
+        }
+    }
+
+    /// The audit files written so far (names under screenshots/).
+    pub fn audit_files(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.data.path().join("screenshots"))
+            .map(|dir| {
+                dir.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .filter(|n| !n.starts_with('.'))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+}

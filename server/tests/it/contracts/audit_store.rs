@@ -1,0 +1,121 @@
+//! The audit store contract, against files, the in-memory fake and S3 (moto).
+
+use app::api::{DecisionRecord, Verdict};
+use app::ssr::ports::{AuditStore, Claim};
+use server::adapters::aws::S3AuditStore;
+use server::adapters::memory::MemoryAuditStore;
+use server::adapters::FileAuditStore;
+
+fn record(email: &str, at: &str) -> DecisionRecord {
+    DecisionRecord {
+        at: at.into(),
+        email: email.into(),
+        verdict: Verdict::Denied,
+        reason: None,
+        message: "first".into(),
+        evidence: None,
+        analyzer: "contract".into(),
+        image_sha256: "00".into(),
+        screenshot_key: "k".into(),
+        timings: Default::default(),
+        applied: None,
+        error: None,
+    }
+}
+
+/// A key of this month, as the workflow makes them (S3 lists by month).
+fn key(i: usize) -> String {
+    let month = chrono::Utc::now().format("%Y%m");
+    format!("screenshots/{month}01-00000{i}-user{i}_at_example.com.json")
+}
+
+async fn audit_store_contract(store: &dyn AuditStore) {
+    assert!(store.recent(10).await.unwrap().is_empty());
+
+    // Records: newest first by time, across pages; an overwrite is listed once, new content.
+    let month = chrono::Utc::now().format("%Y-%m");
+    for i in 0..5 {
+        let at = format!("{month}-01T00:00:0{i}.000Z");
+        store
+            .put_record(&key(i), &record(&format!("user{i}@example.com"), &at))
+            .await
+            .unwrap();
+    }
+    store
+        .put_screenshot(&key(0).replace(".json", ".png"), b"png", "image/png")
+        .await
+        .unwrap();
+    let mut changed = record("user2@example.com", &format!("{month}-01T00:00:02.000Z"));
+    changed.message = "second".into();
+    store.put_record(&key(2), &changed).await.unwrap();
+    let recent = store.recent(10).await.unwrap();
+    let emails: Vec<&str> = recent.iter().map(|r| r.email.as_str()).collect();
+    assert_eq!(
+        emails,
+        [
+            "user4@example.com",
+            "user3@example.com",
+            "user2@example.com",
+            "user1@example.com",
+            "user0@example.com"
+        ]
+    );
+    assert_eq!(recent[2].message, "second");
+    let two = store.recent(2).await.unwrap();
+    assert_eq!(two.len(), 2);
+    assert_eq!(two[0].email, "user4@example.com");
+
+    // Claims: the first claimant owns the image.
+    assert_eq!(store.image_owner("abc").await.unwrap(), None);
+    assert_eq!(
+        store.claim_image("abc", "ada@example.com").await.unwrap(),
+        Claim::Fresh
+    );
+    assert_eq!(
+        store.claim_image("abc", "ada@example.com").await.unwrap(),
+        Claim::SameOwner
+    );
+    assert_eq!(
+        store.claim_image("abc", "eve@example.com").await.unwrap(),
+        Claim::OtherOwner("ada@example.com".into())
+    );
+    assert_eq!(
+        store.image_owner("abc").await.unwrap().as_deref(),
+        Some("ada@example.com")
+    );
+
+    // Racing claims: exactly one wins, and everyone else is told who.
+    let racers: Vec<String> = (0..6).map(|i| format!("u{i}@example.com")).collect();
+    let claims = racers.iter().map(|email| store.claim_image("race", email));
+    let answers = futures::future::join_all(claims).await;
+    let winners: Vec<usize> = (0..6)
+        .filter(|i| answers[*i].as_ref().unwrap() == &Claim::Fresh)
+        .collect();
+    assert_eq!(winners.len(), 1, "{answers:?}");
+    let winner = format!("u{}@example.com", winners[0]);
+    for answer in &answers {
+        match answer.as_ref().unwrap() {
+            Claim::Fresh => {}
+            Claim::OtherOwner(owner) => assert_eq!(owner, &winner),
+            Claim::SameOwner => panic!("nobody claimed twice: {answers:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn files_keep_the_audit_store_contract() {
+    let data = tempfile::tempdir().unwrap();
+    audit_store_contract(&FileAuditStore::open(data.path()).unwrap()).await;
+}
+
+#[tokio::test]
+async fn the_in_memory_fake_keeps_the_audit_store_contract() {
+    audit_store_contract(&MemoryAuditStore::default()).await;
+}
+
+#[tokio::test]
+async fn s3_keeps_the_audit_store_contract() {
+    let (client, bucket) = crate::aws::new_bucket().await;
+    // Two keys a page, so listing must follow the pages.
+    audit_store_contract(&S3AuditStore::new(client, &bucket).with_page_size(2)).await;
+}

@@ -1,0 +1,106 @@
+//! The directory contract, against SQLite, the in-memory fake and the Identity Store (moto).
+
+use crate::common::{moto, new_user};
+use app::ssr::ports::{Directory, PortError};
+use server::adapters::aws::IdentityStoreDirectory;
+use server::adapters::memory::MemoryDirectory;
+use server::adapters::SqliteDirectory;
+
+/// Where an adapter's stand-in is known to differ from the real service.
+#[derive(Clone, Copy)]
+struct Quirks {
+    /// moto accepts a duplicate membership (real AWS answers ConflictException; that answer is
+    /// checked at the wire in `aws::a_duplicate_membership_is_a_conflict_as_aws_answers_it`).
+    refuses_duplicate_membership: bool,
+    /// SQLite and the fake match user and group names in any letter case; moto does not, and
+    /// the Identity Store does not document it (the workflow always sends lower case).
+    names_ignore_case: bool,
+}
+
+const LOCAL: Quirks = Quirks {
+    refuses_duplicate_membership: true,
+    names_ignore_case: true,
+};
+
+async fn directory_contract(dir: &dyn Directory, quirks: Quirks) {
+    // Users: found by name, unique by name.
+    assert_eq!(dir.find_user("ada@example.com").await.unwrap(), None);
+    let ada = dir.create_user(&new_user("ada@example.com")).await.unwrap();
+    assert_eq!(
+        dir.find_user("ada@example.com").await.unwrap(),
+        Some(ada.clone())
+    );
+    assert!(matches!(
+        dir.create_user(&new_user("ada@example.com")).await,
+        Err(PortError::Conflict)
+    ));
+    if quirks.names_ignore_case {
+        assert_eq!(
+            dir.find_user("ADA@Example.com").await.unwrap(),
+            Some(ada.clone())
+        );
+        assert!(matches!(
+            dir.create_user(&new_user("Ada@Example.COM")).await,
+            Err(PortError::Conflict)
+        ));
+    }
+    assert_eq!(dir.find_user("bob@example.com").await.unwrap(), None);
+
+    // Groups: likewise by display name.
+    assert_eq!(dir.find_group("Kiro Pro").await.unwrap(), None);
+    let pro = dir.create_group("Kiro Pro").await.unwrap();
+    assert_eq!(dir.find_group("Kiro Pro").await.unwrap(), Some(pro.clone()));
+    assert!(matches!(
+        dir.create_group("Kiro Pro").await,
+        Err(PortError::Conflict)
+    ));
+    if quirks.names_ignore_case {
+        assert!(matches!(
+            dir.create_group("kiro pro").await,
+            Err(PortError::Conflict)
+        ));
+    }
+    let other = dir.create_group("Other").await.unwrap();
+
+    // Memberships: one per pair.
+    assert!(!dir.is_member(&pro, &ada).await.unwrap());
+    dir.add_member(&pro, &ada).await.unwrap();
+    assert!(dir.is_member(&pro, &ada).await.unwrap());
+    assert!(!dir.is_member(&other, &ada).await.unwrap());
+    if quirks.refuses_duplicate_membership {
+        assert!(matches!(
+            dir.add_member(&pro, &ada).await,
+            Err(PortError::Conflict)
+        ));
+    }
+    assert!(dir.is_member(&pro, &ada).await.unwrap());
+    let bob = dir.create_user(&new_user("bob@example.com")).await.unwrap();
+    assert!(!dir.is_member(&pro, &bob).await.unwrap());
+}
+
+#[tokio::test]
+async fn sqlite_keeps_the_directory_contract() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = SqliteDirectory::open(&data.path().join("directory.sqlite")).unwrap();
+    directory_contract(&dir, LOCAL).await;
+}
+
+#[tokio::test]
+async fn the_in_memory_fake_keeps_the_directory_contract() {
+    directory_contract(&MemoryDirectory::default(), LOCAL).await;
+}
+
+#[tokio::test]
+async fn the_identity_store_keeps_the_directory_contract() {
+    let sdk = crate::aws::sdk(&moto::endpoint()).await;
+    let store_id = format!("d-{}", uuid::Uuid::new_v4().simple());
+    let dir = IdentityStoreDirectory::new(aws_sdk_identitystore::Client::new(&sdk), store_id);
+    directory_contract(
+        &dir,
+        Quirks {
+            refuses_duplicate_membership: false,
+            names_ignore_case: false,
+        },
+    )
+    .await;
+}

@@ -1,0 +1,202 @@
+//! The request-Pro workflow's failure branches, through the real router over the in-memory
+//! fakes: each fake is told to fail one operation, and the answer, the record and the
+//! directory are checked. Also: what a 5xx logs, and racing grants.
+
+use crate::common::{check_request, fixture, send, spawn_with_fakes, FakedApp, MEMBER_KEY};
+use app::api::{Evidence, UsageCounter};
+use http::StatusCode;
+use server::adapters::memory::{AuditOp, DirectoryOp, Failure};
+use std::sync::{Arc, Mutex};
+
+const ADA: &str = "ada@example.com";
+
+/// What a good model or OCR reads off Ada's depleted page.
+fn depleted(email: &str) -> Evidence {
+    Evidence {
+        emails_seen: vec![email.into()],
+        counters: vec![UsageCounter {
+            label: "Credits".into(),
+            used: 50.0,
+            limit: 50.0,
+        }],
+        ..Evidence::default()
+    }
+}
+
+async fn ada_asks(app: &FakedApp) -> crate::common::Reply {
+    send(
+        &app.router,
+        check_request(Some(MEMBER_KEY), ADA, &fixture("depleted-light.png")),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_fakes_grant_a_depleted_page() {
+    let app = spawn_with_fakes(depleted(ADA));
+    let reply = ada_asks(&app).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.body["verdict"], "granted");
+    assert_eq!(
+        (app.directory.user_count(), app.directory.membership_count()),
+        (1, 1)
+    );
+    let records = app.audit.records();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records.values().next().unwrap().applied, Some(true));
+}
+
+#[tokio::test]
+async fn a_claim_lost_to_another_email_at_grant_time_is_a_reuse_denial() {
+    let app = spawn_with_fakes(depleted(ADA));
+    app.audit.claim_meanwhile_by("eve@example.com");
+    let reply = ada_asks(&app).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.body["verdict"], "denied");
+    assert_eq!(reply.body["reason"], "screenshot_reused");
+    assert_eq!(app.directory.membership_count(), 0);
+    let record_key = reply.body["recordKey"].as_str().unwrap();
+    assert!(record_key.ends_with("-deny.json"), "{record_key}");
+}
+
+/// Captures log lines written while it is the default subscriber (this test's thread).
+#[derive(Clone, Default)]
+struct LogCapture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogCapture {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+#[tokio::test]
+async fn a_directory_failing_after_the_record_is_a_503_with_a_record_that_says_so() {
+    let logs = LogCapture::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _default = tracing::subscriber::set_default(subscriber);
+
+    let app = spawn_with_fakes(depleted(ADA));
+    app.directory
+        .fail(DirectoryOp::AddMember, Some(Failure::Unavailable));
+    let reply = ada_asks(&app).await;
+
+    assert_eq!(
+        reply.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        reply.text
+    );
+    let error = &reply.body["error"];
+    assert_eq!(error["code"], "unavailable");
+    // The client gets plain words and the request id, never the dependency's text.
+    let request_id = reply.headers["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(error["requestId"], request_id.as_str());
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("qualifies"), "{message}");
+    assert!(message.contains(&request_id), "{message}");
+    assert!(!message.contains("fake failure"), "{message}");
+    // The log has the whole cause and the same id.
+    let log = logs.text();
+    let line = log
+        .lines()
+        .find(|l| l.contains("request failed"))
+        .unwrap_or_else(|| panic!("no 5xx log line in:\n{log}"));
+    assert!(line.contains("fake failure of AddMember"), "{line}");
+    assert!(line.contains(&request_id), "{line}");
+
+    // Nothing half-done: the user exists but holds no seat, and the record says why.
+    assert_eq!(app.directory.membership_count(), 0);
+    let records = app.audit.records();
+    let record = records.values().next().expect("the decision is on record");
+    assert_eq!(record.verdict, app::api::Verdict::Granted);
+    assert_eq!(record.applied, Some(false));
+    let why = record.error.as_deref().unwrap_or_default();
+    assert!(why.contains("fake failure of AddMember"), "{why}");
+}
+
+#[tokio::test]
+async fn no_record_no_grant() {
+    let app = spawn_with_fakes(depleted(ADA));
+    app.audit
+        .fail(AuditOp::PutRecord, Some(Failure::Unavailable));
+    let reply = ada_asks(&app).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        reply.text
+    );
+    assert_eq!(app.directory.user_count(), 0);
+    assert_eq!(app.directory.membership_count(), 0);
+}
+
+#[tokio::test]
+async fn a_failed_record_update_after_the_grant_still_answers_granted() {
+    let app = spawn_with_fakes(depleted(ADA));
+    // The decision is written; the update that marks it applied fails.
+    app.audit
+        .fail_after(AuditOp::PutRecord, 1, Failure::Unavailable);
+    let reply = ada_asks(&app).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.body["verdict"], "granted");
+    assert_eq!(app.directory.membership_count(), 1);
+    let records = app.audit.records();
+    assert_eq!(records.values().next().unwrap().applied, Some(false));
+}
+
+#[tokio::test]
+async fn an_analyzer_timeout_is_a_504_that_changes_nothing() {
+    let app = spawn_with_fakes(depleted(ADA));
+    app.analyzer.fail(Some(Failure::Timeout));
+    let reply = ada_asks(&app).await;
+    assert_eq!(reply.status, StatusCode::GATEWAY_TIMEOUT, "{}", reply.text);
+    assert_eq!(reply.body["error"]["code"], "timeout");
+    assert_eq!(app.directory.user_count(), 0);
+    assert_eq!(app.audit.screenshot_count(), 0);
+}
+
+#[tokio::test]
+async fn analyzer_garbage_is_denied_as_unreadable_and_recorded() {
+    let app = spawn_with_fakes(Evidence {
+        unreadable: Some("the answer was not the evidence tool".into()),
+        ..depleted(ADA)
+    });
+    let reply = ada_asks(&app).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.body["verdict"], "denied");
+    assert_eq!(reply.body["reason"], "unreadable");
+    assert_eq!(app.directory.user_count(), 0);
+    assert_eq!(app.audit.records().len(), 1);
+}
+
+#[tokio::test]
+async fn racing_identical_grants_take_the_conflict_branches_and_make_one_seat() {
+    let app = spawn_with_fakes(depleted(ADA));
+    // Both requests reach CreateUser, then CreateGroupMembership, before either acts.
+    app.directory.rendezvous(DirectoryOp::CreateUser, 2);
+    app.directory.rendezvous(DirectoryOp::AddMember, 2);
+    let (a, b) = tokio::join!(ada_asks(&app), ada_asks(&app));
+    for reply in [&a, &b] {
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        assert_eq!(reply.body["verdict"], "granted", "{}", reply.text);
+    }
+    assert_eq!(app.directory.conflicts(), 2, "both conflict branches ran");
+    assert_eq!(
+        (app.directory.user_count(), app.directory.membership_count()),
+        (1, 1)
+    );
+}
