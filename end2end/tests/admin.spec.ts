@@ -26,5 +26,9 @@ test('a member key cannot create users', async ({ page }) => {
   await page.locator('input[name="api-key"]').fill(keys.member);
   await page.locator('input[name="email"]').fill('mallory@example.com');
   await page.getByRole('button', { name: 'Create user' }).click();
-  await expect(page.locator('.result.error').first()).toContainText('administrator key');
+  // The answer to this create, not any error elsewhere on the page: refused, and nothing made.
+  const answer = page.locator('.create-result');
+  await expect(answer.locator('.result.error')).toContainText('administrator key');
+  await expect(answer.locator('.result.error')).toHaveClass(/code-forbidden/);
+  await expect(answer.locator('.created')).toHaveCount(0);
 });

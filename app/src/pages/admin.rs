@@ -62,10 +62,12 @@ pub fn AdminPage() -> impl IntoView {
                 </button>
             </form>
         </section>
-        {move || create.value().get().map(|result| match result {
-            Ok(user) => view! { <CreatedCard user/> }.into_any(),
-            Err(error) => view! { <ErrorCard error/> }.into_any(),
-        })}
+        <div class="create-result" aria-live="polite">
+            {move || create.value().get().map(|result| match result {
+                Ok(user) => view! { <CreatedCard user/> }.into_any(),
+                Err(error) => view! { <ErrorCard error/> }.into_any(),
+            })}
+        </div>
         <section class="card">
             <div class="table-head">
                 <h2>"Recent decisions"</h2>
