@@ -66,6 +66,50 @@ async fn every_fixture_gets_its_expected_verdict() {
     assert!(wrong.is_empty(), "wrong verdicts:\n{}", wrong.join("\n"));
 }
 
+/// The adversarial set (`end2end/fixtures/adversarial.py`): pages the parser was not tuned on.
+/// Every verdict must be one its entry allows; a grant is allowed only for a genuine page of
+/// the requester's own account, so any false grant fails this test.
+#[tokio::test]
+async fn every_adversarial_fixture_gets_an_acceptable_verdict() {
+    let dir = crate::common::fixtures_dir().join("adversarial");
+    let table: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
+    let table = table.as_object().unwrap();
+    assert!(table.len() >= 30, "the adversarial set is too small");
+    let analyzer = TesseractAnalyzer::new("tesseract", Duration::from_secs(60));
+    let (mut false_grants, mut wrong) = (Vec::new(), Vec::new());
+    for (file, entry) in table {
+        let requester = EmailAddress::parse(entry["requester"].as_str().unwrap()).unwrap();
+        let image = normalise(&std::fs::read(dir.join(file)).unwrap()).unwrap();
+        let evidence = analyzer.analyze(&image).await.unwrap();
+        let decision = decide(&evidence, &requester);
+        let got = verdict_name(decision.verdict);
+        let allowed: Vec<&str> = entry["allowed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        if !allowed.contains(&got) {
+            let line = format!(
+                "{file} ({}): got {got} {:?}, allowed {allowed:?}; read {:?} {:?}",
+                entry["note"], decision.reason, evidence.emails_seen, evidence.counters
+            );
+            if got == "granted" {
+                false_grants.push(line);
+            } else {
+                wrong.push(line);
+            }
+        }
+    }
+    assert!(
+        false_grants.is_empty() && wrong.is_empty(),
+        "false grants:\n{}\nother wrong verdicts:\n{}",
+        false_grants.join("\n"),
+        wrong.join("\n")
+    );
+}
+
 #[tokio::test]
 async fn the_depleted_fixtures_read_email_plan_and_numbers() {
     for (file, full) in [("depleted-light.png", 50.0), ("thousand-light.png", 1000.0)] {
