@@ -156,12 +156,15 @@ pub enum Verdict {
     Granted,
     AlreadyPro,
     Denied,
+    /// Neither a clear grant nor a clear denial: a person decides; nothing is granted meanwhile.
+    Review,
 }
 
-/// Why a request was denied.
+/// Why a request was denied or sent to review.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum DenyReason {
+pub enum Reason {
+    // Denials.
     CreditsAvailable,
     EmailMismatch,
     EmailNotFound,
@@ -169,6 +172,32 @@ pub enum DenyReason {
     Contradictory,
     ScreenshotReused,
     SuspiciousText,
+    NotAKiroPage,
+    // Reviews.
+    /// The email differs from the requester's only by characters OCR drops or confuses.
+    EmailUncertain,
+    /// Several emails, one of them the requester's.
+    SeveralEmails,
+    /// A full counter whose label does not say it counts credits used.
+    UnlabelledCounter,
+    /// A "limit reached" message without a readable counter.
+    BannerWithoutCounter,
+    /// Signs that the page is not an unedited usage page (a document's file name, a full
+    /// counter on a page not recognisably Kiro's).
+    UnusualPage,
+}
+
+/// What a counter counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CounterKind {
+    /// Credits used of the limit: full means used up.
+    Used,
+    /// Credits remaining of the limit: anything above zero is credits left.
+    Remaining,
+    /// Not said, or the numbers sit inside a sentence: never grants on its own.
+    #[default]
+    Unknown,
 }
 
 /// One usage counter read off the screenshot ("Credits 50 / 50").
@@ -176,14 +205,25 @@ pub enum DenyReason {
 #[serde(rename_all = "camelCase")]
 pub struct UsageCounter {
     pub label: String,
+    /// For a `Remaining` counter, the amount remaining.
     pub used: f64,
     pub limit: f64,
+    #[serde(default)]
+    pub counts: CounterKind,
 }
 
 /// What the analyzer saw on a screenshot. Facts only: the verdict is ours to make.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Evidence {
+    /// Whether the page is recognisably a Kiro usage page (the model says so; OCR finds Kiro's
+    /// own words).
+    #[serde(default)]
+    pub kiro_page: bool,
+    /// The signed-in account's email, when the analyzer can tell it apart from emails that
+    /// merely appear in the content (the model can; OCR cannot).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_email: Option<String>,
     /// Every distinct email address visible, lower-cased.
     pub emails_seen: Vec<String>,
     pub plan: Option<String>,
@@ -191,6 +231,9 @@ pub struct Evidence {
     pub limit_reached_banner: bool,
     /// Text that reads like instructions to a machine ("ignore previous…").
     pub instructions_seen: Vec<String>,
+    /// Signs the screenshot is not an unedited usage page ("a file name: notes.txt").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub oddities: Vec<String>,
     /// Raw text read, for the audit trail.
     #[serde(default)]
     pub raw_text: String,
@@ -216,7 +259,7 @@ pub struct ModelUsage {
 #[serde(rename_all = "camelCase")]
 pub struct CheckOutcome {
     pub verdict: Verdict,
-    pub reason: Option<DenyReason>,
+    pub reason: Option<Reason>,
     /// The decision in plain words, for a person.
     pub message: String,
     pub email: String,
@@ -256,7 +299,7 @@ pub struct DecisionRecord {
     pub at: String,
     pub email: String,
     pub verdict: Verdict,
-    pub reason: Option<DenyReason>,
+    pub reason: Option<Reason>,
     pub message: String,
     pub evidence: Option<Evidence>,
     pub analyzer: String,

@@ -3,6 +3,7 @@ import { expect, Page } from '@playwright/test';
 import * as path from 'path';
 
 export const fixture = (name: string) => path.join(__dirname, '..', 'fixtures', 'screenshots', name);
+export const adversarial = (name: string) => path.join(__dirname, '..', 'fixtures', 'adversarial', name);
 
 /** Opens a page and waits until the WASM has hydrated it. */
 export async function open(page: Page, url: string) {

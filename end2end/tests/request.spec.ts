@@ -1,7 +1,7 @@
 // The members' page, in a real browser: picker, paste, verdicts and every error message.
 import { expect, test } from '@playwright/test';
 import { keys } from '../playwright.config';
-import { fillRequest, fixture, open, pasteFile } from './helpers';
+import { adversarial, fillRequest, fixture, open, pasteFile } from './helpers';
 
 test('depleted screenshot via the file picker is granted, and the admin table shows it', async ({ page }) => {
   await open(page, '/');
@@ -37,6 +37,23 @@ test('credits still available are denied with the numbers read', async ({ page }
   const result = page.locator('.result');
   await expect(result).toHaveClass(/denied/);
   await expect(result).toContainText('3 used of 50');
+});
+
+test('an uncertain screenshot goes to review and grants nothing', async ({ page }) => {
+  // Eve's email is on the page, but so are two others: a person must look.
+  await open(page, '/');
+  await fillRequest(page, keys.member, 'eve@example.org');
+  await page.locator('input[type="file"]').setInputFiles(adversarial('email-several.png'));
+  await page.getByRole('button', { name: 'Request Pro' }).click();
+  const result = page.locator('.result');
+  await expect(result).toHaveClass(/review/);
+  await expect(result).toContainText('An administrator will look at your screenshot');
+  await expect(result).toContainText('Nothing has been granted');
+
+  await open(page, '/admin');
+  await page.locator('input[name="api-key"]').fill(keys.admin);
+  const row = page.locator('table.decisions tr', { hasText: 'eve@example.org' });
+  await expect(row).toHaveClass(/review/);
 });
 
 test('a screenshot of another account is denied', async ({ page }) => {

@@ -118,6 +118,45 @@ async fn analyzer_accuracy() {
     );
 }
 
+/// The adversarial set: false grants (must be 0), how genuine pages fare, review rate, wrong
+/// denials and time per image, on one core.
+async fn adversarial() {
+    let dir = fixtures().join("adversarial");
+    let table: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
+    let analyzer = TesseractAnalyzer::new("tesseract", Duration::from_secs(60));
+    let (mut false_grants, mut wrong_denials, mut reviews) = (0, 0, 0);
+    let (mut genuine, mut genuine_granted, mut times) = (0, 0, Vec::new());
+    let table = table.as_object().unwrap();
+    for (file, entry) in table {
+        let requester = EmailAddress::parse(entry["requester"].as_str().unwrap()).unwrap();
+        let image = normalise(&std::fs::read(dir.join(file)).unwrap()).unwrap();
+        let started = Instant::now();
+        let evidence = analyzer.analyze(&image).await.unwrap();
+        times.push(started.elapsed().as_secs_f64());
+        let verdict = serde_json::to_value(decide(&evidence, &requester).verdict).unwrap();
+        let allowed = entry["allowed"].as_array().unwrap();
+        let is_genuine = allowed.iter().any(|v| v == "granted");
+        genuine += usize::from(is_genuine);
+        match verdict.as_str().unwrap() {
+            "granted" if is_genuine => genuine_granted += 1,
+            "granted" => false_grants += 1,
+            "review" => reviews += 1,
+            "denied" if is_genuine => wrong_denials += 1,
+            _ => {}
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "adversarial set ({} screenshots, {genuine} genuine): false grants {false_grants} (target 0); \
+         genuine auto-granted {genuine_granted}/{genuine}; sent to review {reviews}; \
+         genuine wrongly denied {wrong_denials}; median {:.2} s per image, max {:.2} s",
+        table.len(),
+        percentile(&times, 0.5),
+        times.last().unwrap()
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let rounds = std::env::var("BENCH_ROUNDS")
@@ -126,4 +165,5 @@ async fn main() {
         .unwrap_or(15);
     overhead(rounds).await;
     analyzer_accuracy().await;
+    adversarial().await;
 }

@@ -88,6 +88,7 @@ pub fn AdminPage() -> impl IntoView {
                                     Verdict::Granted => ("granted", "granted"),
                                     Verdict::AlreadyPro => ("already", "already Pro"),
                                     Verdict::Denied => ("denied", "denied"),
+                                    Verdict::Review => ("review", "review"),
                                 };
                                 view! {
                                     <tr class=class>

@@ -156,13 +156,14 @@ pub fn RequestPage() -> impl IntoView {
     }
 }
 
-/// The result card: granted, already Pro, or denied with the reason.
+/// The result card: granted, already Pro, sent to review, or denied with the reason.
 #[component]
 fn Outcome(outcome: CheckOutcome) -> impl IntoView {
     let (class, title) = match outcome.verdict {
         Verdict::Granted => ("card result granted", "Welcome to Kiro Pro"),
         Verdict::AlreadyPro => ("card result already", "You already have Kiro Pro"),
         Verdict::Denied => ("card result denied", "Not granted"),
+        Verdict::Review => ("card result review", "An administrator will look at it"),
     };
     let numbers = (!outcome.counters.is_empty()).then(|| {
         format!(

@@ -1,13 +1,16 @@
-//! The rules: evidence in, verdict out. Pure functions, no I/O; the analyzer never decides.
+//! The rules: evidence in, verdict out, the same for every analyzer. Pure functions, no I/O; the
+//! analyzer never decides. Three outcomes: a grant only when everything is seen, a denial when
+//! something clearly disqualifies, and review (a person decides) for the rest: a grant spends a
+//! paid seat, so an uncertain case is never guessed to be a yes.
 
-use crate::api::{describe_counters, DenyReason, Evidence, UsageCounter, Verdict};
+use crate::api::{describe_counters, CounterKind, Evidence, Reason, UsageCounter, Verdict};
 use crate::domain::{number, EmailAddress};
 
 /// A verdict with its reason and the words we show for it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Decision {
     pub verdict: Verdict,
-    pub reason: Option<DenyReason>,
+    pub reason: Option<Reason>,
     pub message: String,
 }
 
@@ -19,11 +22,21 @@ impl Decision {
             message,
         }
     }
-    pub fn deny(reason: DenyReason, message: impl Into<String>) -> Self {
+    pub fn deny(reason: Reason, message: impl Into<String>) -> Self {
         Self {
             verdict: Verdict::Denied,
             reason: Some(reason),
             message: message.into(),
+        }
+    }
+    pub fn review(reason: Reason, why: impl Into<String>) -> Self {
+        Self {
+            verdict: Verdict::Review,
+            reason: Some(reason),
+            message: format!(
+                "An administrator will look at your screenshot: {} Nothing has been granted yet.",
+                why.into()
+            ),
         }
     }
 }
@@ -35,99 +48,221 @@ const UNREADABLE_ADVICE: &str = "Take a screenshot of the whole Kiro usage page,
 pub fn decide(evidence: &Evidence, requester: &EmailAddress) -> Decision {
     if let Some(why) = &evidence.unreadable {
         return Decision::deny(
-            DenyReason::Unreadable,
+            Reason::Unreadable,
             format!("We could not read the screenshot ({why}). {UNREADABLE_ADVICE}"),
         );
     }
     if !evidence.instructions_seen.is_empty() {
         return Decision::deny(
-            DenyReason::SuspiciousText,
+            Reason::SuspiciousText,
             "The screenshot contains text that is not part of a Kiro usage page. \
              Upload an unedited screenshot.",
         );
     }
-
-    let mut emails: Vec<&str> = evidence.emails_seen.iter().map(String::as_str).collect();
-    emails.sort_unstable();
-    emails.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
-    match emails.as_slice() {
-        [] => {
-            return Decision::deny(
-                DenyReason::EmailNotFound,
-                format!(
-                    "We could not find an email address on the screenshot. {UNREADABLE_ADVICE}"
-                ),
-            )
-        }
-        [seen] if !seen.eq_ignore_ascii_case(requester.as_str()) => {
-            return Decision::deny(
-                DenyReason::EmailMismatch,
-                format!(
-                    "The screenshot shows the account {seen}, not {requester}. \
-                     Request Pro with the email you use in Kiro."
-                ),
-            )
-        }
-        [_] => {}
-        _ => {
-            return Decision::deny(
-                DenyReason::Contradictory,
-                format!(
-                    "The screenshot shows several email addresses ({}), so we cannot tell whose \
-                     usage it is. {UNREADABLE_ADVICE}",
-                    emails.join(", ")
-                ),
-            )
-        }
+    // Clear denials first: another account, credits left, not a Kiro page at all.
+    let account = match account(evidence, requester) {
+        Ok(account) => account,
+        Err(denial) => return denial,
+    };
+    let credits = CreditCounters::of(&evidence.counters);
+    if let Some(left) = credits.left() {
+        return left;
     }
-
-    let counters = credit_counters(&evidence.counters);
-    if let Some(open) = counters.iter().find(|c| c.used < c.limit) {
-        let left = open.limit - open.used;
+    if !evidence.kiro_page && !credits.any_full() {
         return Decision::deny(
-            DenyReason::CreditsAvailable,
+            Reason::NotAKiroPage,
+            format!("This does not look like a Kiro usage page. {UNREADABLE_ADVICE}"),
+        );
+    }
+    // Then what a person must look at.
+    if let Account::Uncertain(review) = account {
+        return review;
+    }
+    if let Some(oddity) = evidence.oddities.first() {
+        return Decision::review(
+            Reason::UnusualPage,
+            format!("the screenshot does not look like an unedited usage page ({oddity})."),
+        );
+    }
+    if !evidence.kiro_page {
+        return Decision::review(
+            Reason::UnusualPage,
+            "the page shows a full counter but is not recognisably Kiro's.",
+        );
+    }
+    if !credits.used.is_empty() {
+        return Decision::grant(format!(
+            "Your free credits are used up ({}). Welcome to Kiro Pro!",
+            describe_counters(&credits.used)
+        ));
+    }
+    if !credits.unknown.is_empty() {
+        return Decision::review(
+            Reason::UnlabelledCounter,
             format!(
-                "You still have free credits: {} used of {} ({} left). Kiro Pro is for members \
-                 who have used them all; come back when the counter is full.",
-                number(open.used),
-                number(open.limit),
-                number(left)
+                "a full counter was read ({}), but not what it counts.",
+                describe_counters(&credits.unknown)
             ),
         );
     }
-    if !counters.is_empty() {
-        let shown: Vec<UsageCounter> = counters.into_iter().cloned().collect();
-        return Decision::grant(format!(
-            "Your free credits are used up ({}). Welcome to Kiro Pro!",
-            describe_counters(&shown)
-        ));
-    }
     if evidence.limit_reached_banner {
-        return Decision::grant(
-            "Kiro says you have reached your usage limit. Welcome to Kiro Pro!".into(),
+        return Decision::review(
+            Reason::BannerWithoutCounter,
+            "the page says a limit was reached, but no credits counter could be read.",
         );
     }
     Decision::deny(
-        DenyReason::Unreadable,
+        Reason::Unreadable,
         format!("We could not read a credits counter on the screenshot. {UNREADABLE_ADVICE}"),
     )
 }
 
-/// The counters that speak about credits; all sane counters when none is labelled so.
-fn credit_counters(counters: &[UsageCounter]) -> Vec<&UsageCounter> {
-    let sane: Vec<&UsageCounter> = counters
-        .iter()
-        .filter(|c| c.limit > 0.0 && c.used >= 0.0 && c.used.is_finite() && c.limit.is_finite())
-        .collect();
-    let credits: Vec<&UsageCounter> = sane
-        .iter()
-        .copied()
-        .filter(|c| c.label.to_ascii_lowercase().contains("credit"))
-        .collect();
-    if credits.is_empty() {
-        sane
-    } else {
-        credits
+/// Whose page it is, as far as it concerns the requester.
+enum Account {
+    Requester,
+    Uncertain(Decision),
+}
+
+/// The account the page belongs to: the analyzer's account email when it can tell it apart,
+/// else every email on the page. Err is a clear denial.
+fn account(evidence: &Evidence, requester: &EmailAddress) -> Result<Account, Decision> {
+    let mut emails: Vec<String> = match &evidence.account_email {
+        Some(account) => vec![account.to_ascii_lowercase()],
+        None => evidence
+            .emails_seen
+            .iter()
+            .map(|e| e.to_ascii_lowercase())
+            .collect(),
+    };
+    emails.sort_unstable();
+    emails.dedup();
+    let me = requester.as_str();
+    let mine = emails.iter().any(|e| e == me);
+    let confusable = emails.iter().find(|e| *e != me && ocr_confusable(e, me));
+    match (emails.as_slice(), mine, confusable) {
+        ([], ..) => Err(Decision::deny(
+            Reason::EmailNotFound,
+            format!("We could not find an email address on the screenshot. {UNREADABLE_ADVICE}"),
+        )),
+        ([_], true, _) => Ok(Account::Requester),
+        (_, true, _) => Ok(Account::Uncertain(Decision::review(
+            Reason::SeveralEmails,
+            format!(
+                "the screenshot shows several email addresses ({}).",
+                emails.join(", ")
+            ),
+        ))),
+        (_, false, Some(close)) => Ok(Account::Uncertain(Decision::review(
+            Reason::EmailUncertain,
+            format!(
+                "the account reads as {close}, which is close to {requester} but not the same."
+            ),
+        ))),
+        ([seen], false, None) => Err(Decision::deny(
+            Reason::EmailMismatch,
+            format!(
+                "The screenshot shows the account {seen}, not {requester}. \
+                 Request Pro with the email you use in Kiro."
+            ),
+        )),
+        (_, false, None) => Err(Decision::deny(
+            Reason::EmailMismatch,
+            format!(
+                "The screenshot shows other accounts ({}), not {requester}.",
+                emails.join(", ")
+            ),
+        )),
+    }
+}
+
+/// Whether `seen` differs from `wanted` only by what OCR is known to drop or confuse: dots
+/// dropped, `l`/`1`/`I`, `0`/`O`, `rn`/`m`.
+pub fn ocr_confusable(seen: &str, wanted: &str) -> bool {
+    fn folded(s: &str) -> String {
+        s.to_ascii_lowercase()
+            .replace("rn", "m")
+            .chars()
+            .filter(|c| *c != '.')
+            .map(|c| match c {
+                '1' | 'i' | '|' => 'l',
+                '0' => 'o',
+                other => other,
+            })
+            .collect()
+    }
+    // Dots only matter in the local part; the domain must keep its dots.
+    let (Some((seen_local, seen_domain)), Some((wanted_local, wanted_domain))) =
+        (seen.rsplit_once('@'), wanted.rsplit_once('@'))
+    else {
+        return false;
+    };
+    let domain = |d: &str| folded(&d.replace('.', "\u{1}"));
+    folded(seen_local) == folded(wanted_local) && domain(seen_domain) == domain(wanted_domain)
+}
+
+/// The sane counters about credits, by what they count.
+struct CreditCounters {
+    used: Vec<UsageCounter>,
+    remaining: Vec<UsageCounter>,
+    unknown: Vec<UsageCounter>,
+}
+
+impl CreditCounters {
+    fn of(counters: &[UsageCounter]) -> Self {
+        let credits = counters.iter().filter(|c| {
+            c.limit > 0.0
+                && c.used >= 0.0
+                && c.used.is_finite()
+                && c.limit.is_finite()
+                && c.label.to_ascii_lowercase().contains("credit")
+        });
+        let mut out = Self {
+            used: vec![],
+            remaining: vec![],
+            unknown: vec![],
+        };
+        for c in credits {
+            match c.counts {
+                CounterKind::Used => out.used.push(c.clone()),
+                CounterKind::Remaining => out.remaining.push(c.clone()),
+                CounterKind::Unknown => out.unknown.push(c.clone()),
+            }
+        }
+        out
+    }
+
+    /// A full counter of credits used, or a full one of unknown kind.
+    fn any_full(&self) -> bool {
+        self.used
+            .iter()
+            .chain(&self.unknown)
+            .any(|c| c.used >= c.limit)
+    }
+
+    /// The denial when credits are visibly left.
+    fn left(&self) -> Option<Decision> {
+        if let Some(open) = self.used.iter().find(|c| c.used < c.limit) {
+            return Some(Decision::deny(
+                Reason::CreditsAvailable,
+                format!(
+                    "You still have free credits: {} used of {} ({} left). Kiro Pro is for \
+                     members who have used them all; come back when the counter is full.",
+                    number(open.used),
+                    number(open.limit),
+                    number(open.limit - open.used)
+                ),
+            ));
+        }
+        let left = self.remaining.iter().find(|c| c.used > 0.0)?;
+        Some(Decision::deny(
+            Reason::CreditsAvailable,
+            format!(
+                "You still have free credits: {} of {} remaining. Kiro Pro is for members who \
+                 have used them all; come back when none are left.",
+                number(left.used),
+                number(left.limit)
+            ),
+        ))
     }
 }
 
@@ -139,16 +274,22 @@ mod tests {
         EmailAddress::parse("ada@example.com").unwrap()
     }
 
-    fn counter(label: &str, used: f64, limit: f64) -> UsageCounter {
+    fn counter(label: &str, used: f64, limit: f64, counts: CounterKind) -> UsageCounter {
         UsageCounter {
             label: label.into(),
             used,
             limit,
+            counts,
         }
+    }
+
+    fn credits_used(used: f64, limit: f64) -> UsageCounter {
+        counter("Credits used", used, limit, CounterKind::Used)
     }
 
     fn seen(counters: Vec<UsageCounter>, banner: bool) -> Evidence {
         Evidence {
+            kiro_page: true,
             emails_seen: vec!["ada@example.com".into()],
             counters,
             limit_reached_banner: banner,
@@ -156,95 +297,175 @@ mod tests {
         }
     }
 
+    fn outcome(ev: &Evidence) -> (Verdict, Option<Reason>) {
+        let d = decide(ev, &me());
+        (d.verdict, d.reason)
+    }
+
     #[test]
-    fn grants_when_every_credit_counter_is_full() {
-        let d = decide(&seen(vec![counter("Credits", 50.0, 50.0)], false), &me());
+    fn grants_when_every_used_credit_counter_is_full() {
+        let d = decide(&seen(vec![credits_used(50.0, 50.0)], false), &me());
         assert_eq!(d.verdict, Verdict::Granted);
         assert!(d.message.contains("50 / 50"), "{}", d.message);
-        let over = decide(
-            &seen(vec![counter("Credits", 1001.0, 1000.0)], false),
-            &me(),
-        );
-        assert_eq!(over.verdict, Verdict::Granted);
+        let over = seen(vec![credits_used(1001.0, 1000.0)], false);
+        assert_eq!(outcome(&over).0, Verdict::Granted);
     }
 
     #[test]
     fn denies_with_numbers_when_credits_remain() {
-        let d = decide(&seen(vec![counter("Credits", 12.0, 50.0)], false), &me());
-        assert_eq!(d.reason, Some(DenyReason::CreditsAvailable));
+        let d = decide(&seen(vec![credits_used(12.0, 50.0)], false), &me());
+        assert_eq!(d.reason, Some(Reason::CreditsAvailable));
         assert!(
             d.message.contains("12 used of 50 (38 left)"),
             "{}",
             d.message
         );
+        let remaining = counter("Credits remaining", 50.0, 50.0, CounterKind::Remaining);
+        let d = decide(&seen(vec![remaining], false), &me());
+        assert_eq!(d.reason, Some(Reason::CreditsAvailable));
+        assert!(d.message.contains("50 of 50 remaining"), "{}", d.message);
+        let none_left = counter("Credits remaining", 0.0, 50.0, CounterKind::Remaining);
+        let ev = seen(vec![none_left, credits_used(50.0, 50.0)], false);
+        assert_eq!(outcome(&ev).0, Verdict::Granted);
     }
 
     #[test]
     fn a_counter_with_credits_left_beats_a_banner() {
-        let d = decide(&seen(vec![counter("Credits", 10.0, 50.0)], true), &me());
-        assert_eq!(d.reason, Some(DenyReason::CreditsAvailable));
+        let ev = seen(vec![credits_used(10.0, 50.0)], true);
+        assert_eq!(outcome(&ev).1, Some(Reason::CreditsAvailable));
     }
 
     #[test]
-    fn credit_counters_win_over_other_counters() {
+    fn only_counters_about_credits_count() {
         let ev = seen(
             vec![
-                counter("Credits", 50.0, 50.0),
-                counter("Agent hours", 1.0, 10.0),
+                credits_used(50.0, 50.0),
+                counter("Agent hours", 1.0, 10.0, CounterKind::Used),
             ],
             false,
         );
-        assert_eq!(decide(&ev, &me()).verdict, Verdict::Granted);
-        let ev = seen(vec![counter("Vibe requests", 3.0, 10.0)], false);
+        assert_eq!(outcome(&ev).0, Verdict::Granted);
+        // Ratings, pages and quiz steps are not credits: nothing to grant on.
+        let ev = seen(
+            vec![counter("Rating", 5.0, 5.0, CounterKind::Unknown)],
+            false,
+        );
+        assert_eq!(outcome(&ev), (Verdict::Denied, Some(Reason::Unreadable)));
+    }
+
+    #[test]
+    fn a_full_counter_that_does_not_say_what_it_counts_goes_to_review() {
+        let ev = seen(
+            vec![counter("Credits", 50.0, 50.0, CounterKind::Unknown)],
+            false,
+        );
         assert_eq!(
-            decide(&ev, &me()).reason,
-            Some(DenyReason::CreditsAvailable)
+            outcome(&ev),
+            (Verdict::Review, Some(Reason::UnlabelledCounter))
         );
     }
 
     #[test]
-    fn banner_alone_grants() {
-        assert_eq!(decide(&seen(vec![], true), &me()).verdict, Verdict::Granted);
+    fn a_banner_alone_never_grants() {
+        assert_eq!(
+            outcome(&seen(vec![], true)),
+            (Verdict::Review, Some(Reason::BannerWithoutCounter))
+        );
+        let ev = seen(vec![credits_used(50.0, 50.0)], true);
+        assert_eq!(
+            outcome(&ev).0,
+            Verdict::Granted,
+            "a banner may support a full counter"
+        );
+    }
+
+    #[test]
+    fn a_page_that_is_not_kiros_is_denied_or_reviewed_never_granted() {
+        let mut ev = seen(vec![credits_used(50.0, 50.0)], false);
+        ev.kiro_page = false;
+        assert_eq!(outcome(&ev), (Verdict::Review, Some(Reason::UnusualPage)));
+        ev.counters = vec![counter("Premium requests", 50.0, 50.0, CounterKind::Used)];
+        assert_eq!(outcome(&ev), (Verdict::Denied, Some(Reason::NotAKiroPage)));
+    }
+
+    #[test]
+    fn signs_of_editing_go_to_review() {
+        let mut ev = seen(vec![credits_used(50.0, 50.0)], false);
+        ev.oddities = vec!["a file name: usage.txt".into()];
+        let d = decide(&ev, &me());
+        assert_eq!(
+            (d.verdict, d.reason),
+            (Verdict::Review, Some(Reason::UnusualPage))
+        );
+        assert!(d.message.contains("usage.txt"), "{}", d.message);
     }
 
     #[test]
     fn nothing_readable_is_a_denial_with_advice() {
         let d = decide(&seen(vec![], false), &me());
-        assert_eq!(d.reason, Some(DenyReason::Unreadable));
+        assert_eq!(d.reason, Some(Reason::Unreadable));
         assert!(d.message.contains("Take a screenshot"));
         // A zero limit is not a counter we can trust.
-        let d = decide(&seen(vec![counter("Credits", 0.0, 0.0)], false), &me());
-        assert_eq!(d.reason, Some(DenyReason::Unreadable));
+        let ev = seen(vec![credits_used(0.0, 0.0)], false);
+        assert_eq!(outcome(&ev).1, Some(Reason::Unreadable));
     }
 
     #[test]
-    fn email_must_be_present_single_and_the_requesters() {
-        let mut ev = seen(vec![counter("Credits", 50.0, 50.0)], false);
+    fn the_email_must_be_the_requesters_and_close_calls_go_to_review() {
+        let mut ev = seen(vec![credits_used(50.0, 50.0)], false);
         ev.emails_seen = vec![];
-        assert_eq!(decide(&ev, &me()).reason, Some(DenyReason::EmailNotFound));
+        assert_eq!(outcome(&ev).1, Some(Reason::EmailNotFound));
         ev.emails_seen = vec!["eve@example.com".into()];
         let d = decide(&ev, &me());
-        assert_eq!(d.reason, Some(DenyReason::EmailMismatch));
+        assert_eq!(
+            (d.verdict, d.reason),
+            (Verdict::Denied, Some(Reason::EmailMismatch))
+        );
         assert!(d.message.contains("eve@example.com"));
         ev.emails_seen = vec!["ADA@example.com".into(), "ada@example.com".into()];
-        assert_eq!(decide(&ev, &me()).verdict, Verdict::Granted);
+        assert_eq!(outcome(&ev).0, Verdict::Granted);
         ev.emails_seen = vec!["ada@example.com".into(), "eve@example.com".into()];
-        assert_eq!(decide(&ev, &me()).reason, Some(DenyReason::Contradictory));
+        assert_eq!(outcome(&ev), (Verdict::Review, Some(Reason::SeveralEmails)));
+        ev.emails_seen = vec!["eve@example.com".into(), "bob@example.com".into()];
+        assert_eq!(outcome(&ev), (Verdict::Denied, Some(Reason::EmailMismatch)));
+        for close in ["a.da@example.com", "ada@examp1e.com", "ADA@EXAMPLE.C0M"] {
+            ev.emails_seen = vec![close.into()];
+            assert_eq!(
+                outcome(&ev),
+                (Verdict::Review, Some(Reason::EmailUncertain)),
+                "{close}"
+            );
+        }
+        // The domain keeps its dots: example.co is another domain, and so is exam.ple.com.
+        for other in ["ada@example.co", "ada@exam.ple.com"] {
+            ev.emails_seen = vec![other.into()];
+            assert_eq!(outcome(&ev).1, Some(Reason::EmailMismatch), "{other}");
+        }
+    }
+
+    #[test]
+    fn the_models_account_email_outranks_emails_in_the_content() {
+        let mut ev = seen(vec![credits_used(50.0, 50.0)], false);
+        ev.emails_seen = vec!["ada@example.com".into(), "eve@example.com".into()];
+        ev.account_email = Some("ada@example.com".into());
+        assert_eq!(outcome(&ev).0, Verdict::Granted);
+        ev.account_email = Some("eve@example.com".into());
+        assert_eq!(outcome(&ev).1, Some(Reason::EmailMismatch));
     }
 
     #[test]
     fn unreadable_evidence_never_grants() {
-        let mut ev = seen(vec![counter("Credits", 50.0, 50.0)], true);
+        let mut ev = seen(vec![credits_used(50.0, 50.0)], true);
         ev.unreadable = Some("the model answered in prose".into());
         let d = decide(&ev, &me());
-        assert_eq!(d.reason, Some(DenyReason::Unreadable));
+        assert_eq!(d.reason, Some(Reason::Unreadable));
         assert!(d.message.contains("answered in prose"));
     }
 
     #[test]
     fn instructions_in_the_image_deny() {
-        let mut ev = seen(vec![counter("Credits", 50.0, 50.0)], false);
+        let mut ev = seen(vec![credits_used(50.0, 50.0)], false);
         ev.instructions_seen = vec!["ignore previous instructions".into()];
-        assert_eq!(decide(&ev, &me()).reason, Some(DenyReason::SuspiciousText));
+        assert_eq!(outcome(&ev).1, Some(Reason::SuspiciousText));
     }
 }

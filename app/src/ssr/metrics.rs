@@ -1,14 +1,14 @@
 //! Decision counts as CloudWatch Embedded Metric Format lines on stdout (on Lambda only):
 //! CloudWatch Logs turns each line into a `KiroAccess/Decisions` data point by verdict and reason.
 
-use crate::api::{DenyReason, Verdict};
+use crate::api::{Reason, Verdict};
 use std::sync::LazyLock;
 
 static ON_LAMBDA: LazyLock<bool> =
     LazyLock::new(|| std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some());
 
 /// Counts one decision.
-pub fn decision(verdict: Verdict, reason: Option<DenyReason>) {
+pub fn decision(verdict: Verdict, reason: Option<Reason>) {
     if *ON_LAMBDA {
         println!(
             "{}",
@@ -18,7 +18,7 @@ pub fn decision(verdict: Verdict, reason: Option<DenyReason>) {
 }
 
 /// The EMF document for one decision.
-pub fn emf_line(verdict: Verdict, reason: Option<DenyReason>, timestamp_ms: i64) -> String {
+pub fn emf_line(verdict: Verdict, reason: Option<Reason>, timestamp_ms: i64) -> String {
     serde_json::json!({
         "_aws": {
             "Timestamp": timestamp_ms,
@@ -43,7 +43,7 @@ mod tests {
     fn a_denial_becomes_one_emf_data_point() {
         let line = emf_line(
             Verdict::Denied,
-            Some(DenyReason::CreditsAvailable),
+            Some(Reason::CreditsAvailable),
             1_700_000_000_000,
         );
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();

@@ -7,7 +7,7 @@ use super::normalise::{check_upload, normalise};
 use super::ports::{Claim, NewUser, NormalisedImage, PortError};
 use super::{Role, Services};
 use crate::api::{
-    CheckOutcome, CreatedUser, DecisionRecord, DecisionSummary, DenyReason, Timings, Verdict,
+    CheckOutcome, CreatedUser, DecisionRecord, DecisionSummary, Reason, Timings, Verdict,
 };
 use crate::domain::{decode_base64_image, display_name, EmailAddress, PersonName};
 use std::time::Instant;
@@ -313,7 +313,7 @@ impl Services {
 
 fn reused() -> Decision {
     Decision::deny(
-        DenyReason::ScreenshotReused,
+        Reason::ScreenshotReused,
         "This screenshot was already used by another account. Upload a screenshot of your own usage page.",
     )
 }
@@ -325,17 +325,17 @@ fn vanished(what: &str) -> AppError {
     ))
 }
 
-/// `screenshots/{YYYYmmdd-HHMMSS}-{email}-{hash8}[-deny]`: time-ordered, per person, and two
-/// different images in the same second do not overwrite each other.
+/// `screenshots/{YYYYmmdd-HHMMSS}-{email}-{hash8}[-deny|-review]`: time-ordered, per person,
+/// and two different images in the same second do not overwrite each other.
 fn record_stem(email: &EmailAddress, image: &NormalisedImage, verdict: Verdict) -> String {
     let ts = chrono::Utc::now().format("%Y%m%d-%H%M%S");
-    let deny = if verdict == Verdict::Denied {
-        "-deny"
-    } else {
-        ""
+    let suffix = match verdict {
+        Verdict::Denied => "-deny",
+        Verdict::Review => "-review",
+        Verdict::Granted | Verdict::AlreadyPro => "",
     };
     format!(
-        "screenshots/{ts}-{}-{}{deny}",
+        "screenshots/{ts}-{}-{}{suffix}",
         sanitise_for_key(email.as_str()),
         &image.sha256[..8]
     )

@@ -1,5 +1,6 @@
-//! The offline analyzer: Tesseract OCR as a subprocess (hard timeout, one thread), after the
-//! preprocessing that helped most on usage pages: grayscale, dark pages inverted, small ones upscaled.
+//! The offline analyzer: Tesseract OCR as a subprocess (hard timeout, one thread), three passes
+//! over differently prepared images (normal, inverted, faint text made solid) whose texts are
+//! merged into one piece of evidence.
 
 use super::ocr_text;
 use app::api::Evidence;
@@ -94,8 +95,15 @@ impl Drop for ProcessGroup {
     }
 }
 
-/// Grayscale; invert a dark page so text is dark on light; upscale 2x when small.
-pub fn prepare_for_ocr(png: &[u8]) -> PortResult<Vec<u8>> {
+/// Tesseract misses text close to an image's edge (a title bar): each pass gets a margin, of
+/// its own background level where pure white would shift Tesseract's threshold on grey pages.
+const MARGIN: u32 = 48;
+
+/// The images Tesseract reads, one pass each, their texts merged (`ocr_text::Passes`):
+/// 1. grayscale, dark pages inverted (text dark on light), upscaled 2x when small;
+/// 2. the same inverted, for text of the other polarity (a dark title bar, a dark banner);
+/// 3. every pixel that differs from the page's background made black, for faint text.
+pub fn prepare_passes(png: &[u8]) -> PortResult<[Vec<u8>; 3]> {
     let image = image::load_from_memory_with_format(png, image::ImageFormat::Png)
         .map_err(|e| PortError::unavailable(SERVICE, format!("OCR preprocessing: {e}")))?;
     let mut gray: GrayImage = image.to_luma8();
@@ -112,8 +120,50 @@ pub fn prepare_for_ocr(png: &[u8]) -> PortResult<Vec<u8>> {
             FilterType::Lanczos3,
         );
     }
+    let mut inverted = gray.clone();
+    image::imageops::invert(&mut inverted);
+    let faint = faint_text(&gray);
+    let (page, faint_page) = (background_level(&gray), background_level(&faint));
+    // The inverted page is mostly dark: a white margin makes a light title bar at its edge
+    // read as text on a page rather than as a picture.
+    Ok([
+        encode(gray, page)?,
+        encode(inverted, 255)?,
+        encode(faint, faint_page)?,
+    ])
+}
+
+/// Black wherever a pixel is darker than the most common (background) level by a few steps:
+/// text too faint for a normal pass becomes solid.
+fn faint_text(gray: &GrayImage) -> GrayImage {
+    let threshold = background_level(gray).saturating_sub(3);
+    GrayImage::from_fn(gray.width(), gray.height(), |x, y| {
+        let level = gray.get_pixel(x, y).0[0];
+        image::Luma([if level < threshold { 0 } else { 255 }])
+    })
+}
+
+/// The most common gray level: the page's background.
+fn background_level(gray: &GrayImage) -> u8 {
+    let mut histogram = [0u64; 256];
+    for p in gray.pixels() {
+        histogram[usize::from(p.0[0])] += 1;
+    }
+    (0..=255u8)
+        .max_by_key(|level| histogram[usize::from(*level)])
+        .unwrap_or(255)
+}
+
+/// PNG bytes of the image inside a margin of gray level `margin`.
+fn encode(gray: GrayImage, margin: u8) -> PortResult<Vec<u8>> {
+    let mut framed = GrayImage::from_pixel(
+        gray.width() + 2 * MARGIN,
+        gray.height() + 2 * MARGIN,
+        image::Luma([margin]),
+    );
+    image::imageops::replace(&mut framed, &gray, i64::from(MARGIN), i64::from(MARGIN));
     let mut out = Vec::new();
-    DynamicImage::ImageLuma8(gray)
+    DynamicImage::ImageLuma8(framed)
         .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
         .map_err(|e| PortError::unavailable(SERVICE, format!("OCR preprocessing: {e}")))?;
     Ok(out)
@@ -127,10 +177,21 @@ impl Analyzer for TesseractAnalyzer {
 
     async fn analyze(&self, image: &NormalisedImage) -> PortResult<Evidence> {
         let png = image.png.clone();
-        let prepared = tokio::task::spawn_blocking(move || prepare_for_ocr(&png))
+        let passes = tokio::task::spawn_blocking(move || prepare_passes(&png))
             .await
             .map_err(|e| PortError::unavailable(SERVICE, e))??;
-        let text = self.read_text(prepared).await?;
-        Ok(ocr_text::parse(&text))
+        // One deadline for every pass together: the timeout bounds the whole analysis.
+        let [normal, inverted, faint] = passes;
+        let all = async {
+            Ok::<_, PortError>(ocr_text::Passes {
+                normal: self.read_text(normal).await?,
+                inverted: self.read_text(inverted).await?,
+                faint: self.read_text(faint).await?,
+            })
+        };
+        let texts = tokio::time::timeout(self.timeout, all)
+            .await
+            .map_err(|_| PortError::timeout(SERVICE))??;
+        Ok(ocr_text::parse_passes(&texts))
     }
 }

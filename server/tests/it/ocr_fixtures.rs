@@ -2,7 +2,7 @@
 //! end2end/fixtures/render.py) must get its expected verdict; timeouts and a missing binary
 //! are clear errors.
 
-use app::api::{DenyReason, Verdict};
+use app::api::{Reason, Verdict};
 use app::domain::EmailAddress;
 use app::ssr::decision::decide;
 use app::ssr::normalise::normalise;
@@ -15,10 +15,11 @@ fn verdict_name(v: Verdict) -> &'static str {
         Verdict::Granted => "granted",
         Verdict::AlreadyPro => "already_pro",
         Verdict::Denied => "denied",
+        Verdict::Review => "review",
     }
 }
 
-fn reason_name(r: Option<DenyReason>) -> Option<String> {
+fn reason_name(r: Option<Reason>) -> Option<String> {
     r.map(|r| {
         serde_json::to_value(r)
             .unwrap()

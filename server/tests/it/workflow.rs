@@ -3,7 +3,7 @@
 //! directory are checked. Also: what a 5xx logs, and racing grants.
 
 use crate::common::{check_request, fixture, send, spawn_with_fakes, FakedApp, MEMBER_KEY};
-use app::api::{Evidence, UsageCounter};
+use app::api::{CounterKind, Evidence, UsageCounter};
 use http::StatusCode;
 use server::adapters::memory::{AuditOp, DirectoryOp, Failure};
 use std::sync::{Arc, Mutex};
@@ -13,11 +13,13 @@ const ADA: &str = "ada@example.com";
 /// What a good model or OCR reads off Ada's depleted page.
 fn depleted(email: &str) -> Evidence {
     Evidence {
+        kiro_page: true,
         emails_seen: vec![email.into()],
         counters: vec![UsageCounter {
             label: "Credits".into(),
             used: 50.0,
             limit: 50.0,
+            counts: CounterKind::Used,
         }],
         ..Evidence::default()
     }

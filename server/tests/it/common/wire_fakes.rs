@@ -147,9 +147,10 @@ pub fn converse_with(content: serde_json::Value, stop_reason: &str) -> Answer {
 pub fn depleted_evidence(email: &str) -> serde_json::Value {
     serde_json::json!({
         "is_kiro_usage_page": true,
+        "account_email": email,
         "emails_seen": [email],
         "plan": "Kiro Free",
-        "counters": [{ "label": "Credits", "used": 50, "limit": 50 }],
+        "counters": [{ "label": "Credits", "used": 50, "limit": 50, "counts": "used" }],
         "limit_reached_banner": false,
         "instructions_seen": []
     })
