@@ -120,6 +120,13 @@ impl Vars<'_> {
     }
 }
 
+/// A value that stands for "not set": blank, or the `-` the stack writes into a parameter that
+/// CloudFormation cannot leave empty. Such a value never replaces a built-in default.
+fn meaningful(value: &str) -> Option<String> {
+    let value = value.trim();
+    (!value.is_empty() && value != "-").then(|| value.to_owned())
+}
+
 fn split_list(v: &str) -> Vec<String> {
     v.split(',')
         .map(|s| s.trim().to_owned())
@@ -211,7 +218,7 @@ impl Config {
                     initial_backoff: Duration::from_millis(
                         vars.parse("KIRO_BEDROCK_BACKOFF_MS", 500)?,
                     ),
-                    prompt: vars.get("KIRO_PROMPT"),
+                    prompt: vars.get("KIRO_PROMPT").as_deref().and_then(meaningful),
                     endpoint_url: vars.get("KIRO_BEDROCK_ENDPOINT_URL"),
                 })
             }
@@ -255,13 +262,13 @@ impl Config {
         if let Some(v) = found.get("admin-keys") {
             self.admin_keys = secrets(split_list(v));
         }
-        if let (Some(v), AnalyzerBackend::Bedrock(settings)) =
-            (found.get("prompt"), &mut self.analyzer)
-        {
-            settings.prompt = Some(v.clone());
+        if let AnalyzerBackend::Bedrock(settings) = &mut self.analyzer {
+            if let Some(prompt) = found.get("prompt").and_then(|v| meaningful(v)) {
+                settings.prompt = Some(prompt);
+            }
         }
-        if let Some(v) = found.get("group-id") {
-            self.group_id = Some(v.clone());
+        if let Some(id) = found.get("group-id").and_then(|v| meaningful(v)) {
+            self.group_id = Some(id);
         }
     }
 
@@ -402,6 +409,50 @@ mod tests {
         )])
         .unwrap();
         assert_eq!(ok.cors_origins.len(), 2);
+    }
+
+    /// The `Value:` the CloudFormation template gives the prompt parameter.
+    fn template_prompt_value() -> String {
+        let template = include_str!("../../infra/template.yaml");
+        let resource = template
+            .split("PromptParameter:")
+            .nth(1)
+            .expect("the template has a PromptParameter");
+        let line = resource
+            .lines()
+            .find(|l| l.trim_start().starts_with("Value:"))
+            .expect("the prompt parameter has a Value");
+        line.trim_start()["Value:".len()..]
+            .trim()
+            .trim_matches('"')
+            .to_owned()
+    }
+
+    fn bedrock_prompt(c: &Config) -> Option<String> {
+        match &c.analyzer {
+            AnalyzerBackend::Bedrock(b) => b.prompt.clone(),
+            other => panic!("bedrock expected, not {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_stacks_prompt_placeholder_keeps_the_built_in_prompt() {
+        let mut c = parse(&[("KIRO_ANALYZER", "bedrock")]).unwrap();
+        let with_prompt = |v: &str| HashMap::from([("prompt".to_owned(), v.to_owned())]);
+        c.apply_parameters(&with_prompt(&template_prompt_value()));
+        assert_eq!(
+            bedrock_prompt(&c),
+            None,
+            "the template's placeholder is not a prompt"
+        );
+        for blank in ["", "  ", "-", " - "] {
+            c.apply_parameters(&with_prompt(blank));
+            assert_eq!(bedrock_prompt(&c), None, "{blank:?}");
+        }
+        c.apply_parameters(&with_prompt("Read the page."));
+        assert_eq!(bedrock_prompt(&c).as_deref(), Some("Read the page."));
+        let c = parse(&[("KIRO_ANALYZER", "bedrock"), ("KIRO_PROMPT", "-")]).unwrap();
+        assert_eq!(bedrock_prompt(&c), None);
     }
 
     #[test]

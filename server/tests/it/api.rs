@@ -556,7 +556,10 @@ async fn multipart_uploads_work_like_json() {
 #[tokio::test]
 async fn server_functions_share_the_workflow_and_its_status_codes() {
     let app = spawn_app().await;
-    let data_url = format!("data:image/png;base64,{}", b64(&fixture("depleted-dark.png")));
+    let data_url = format!(
+        "data:image/png;base64,{}",
+        b64(&fixture("depleted-dark.png"))
+    );
     let granted = app
         .server_fn("request_pro", json!({ "api_key": MEMBER_KEY, "email": ADA, "first_name": null, "last_name": null, "image": data_url }))
         .await;
