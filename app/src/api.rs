@@ -169,6 +169,7 @@ pub enum Reason {
     EmailMismatch,
     EmailNotFound,
     Unreadable,
+    /// No longer decided (several emails now go to review); kept so older records still read.
     Contradictory,
     ScreenshotReused,
     SuspiciousText,
