@@ -13,6 +13,8 @@ pub enum ErrorCode {
     Forbidden,
     NotFound,
     MethodNotAllowed,
+    /// The thing asked about changed meanwhile (a review someone already settled).
+    Conflict,
     TooLarge,
     UnsupportedMediaType,
     UnprocessableImage,
@@ -33,6 +35,7 @@ impl ErrorCode {
             Self::Forbidden => 403,
             Self::NotFound => 404,
             Self::MethodNotAllowed => 405,
+            Self::Conflict => 409,
             Self::TooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::UnprocessableImage => 422,
@@ -51,6 +54,7 @@ impl ErrorCode {
             403 => Self::Forbidden,
             404 => Self::NotFound,
             405 => Self::MethodNotAllowed,
+            409 => Self::Conflict,
             413 => Self::TooLarge,
             415 => Self::UnsupportedMediaType,
             422 => Self::UnprocessableImage,
@@ -70,6 +74,7 @@ impl ErrorCode {
             Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::Conflict => "conflict",
             Self::TooLarge => "too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::UnprocessableImage => "unprocessable_image",
@@ -186,6 +191,8 @@ pub enum Reason {
     /// Signs that the page is not an unedited usage page (a document's file name, a full
     /// counter on a page not recognisably Kiro's).
     UnusualPage,
+    /// An earlier request for the same email is still waiting for an administrator.
+    AlreadyWaiting,
 }
 
 /// What a counter counts.
@@ -299,6 +306,11 @@ pub struct DecisionRecord {
     /// RFC 3339, UTC.
     pub at: String,
     pub email: String,
+    /// The names the requester gave, used if an approval creates the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_name: Option<String>,
     pub verdict: Verdict,
     pub reason: Option<Reason>,
     pub message: String,
@@ -307,35 +319,77 @@ pub struct DecisionRecord {
     pub image_sha256: String,
     pub screenshot_key: String,
     pub timings: Timings,
-    /// For grants: whether the directory change went through.
+    /// For grants (and approvals): whether the directory change went through.
     pub applied: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// For reviews: what an administrator ruled, once they have.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settlement: Option<Settlement>,
 }
 
-/// A line of the admin page's "recent decisions" table.
+impl DecisionRecord {
+    /// Where the record itself is kept: beside its screenshot, same name, `.json`.
+    pub fn record_key(&self) -> String {
+        let stem = self
+            .screenshot_key
+            .strip_suffix(".png")
+            .unwrap_or(&self.screenshot_key);
+        format!("{stem}.json")
+    }
+
+    /// A review nobody has settled yet.
+    pub fn is_waiting(&self) -> bool {
+        self.verdict == Verdict::Review && self.settlement.is_none()
+    }
+}
+
+/// An administrator's ruling on a request that went to review.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Settlement {
+    pub approved: bool,
+    /// The deciding admin key's id (`admin-1a2b3c4d`), never the key.
+    pub by: String,
+    /// RFC 3339, UTC.
+    pub at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A line of the admin page's tables (recent decisions, pending review).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DecisionSummary {
     pub at: String,
     pub email: String,
     pub verdict: Verdict,
+    pub reason: Option<Reason>,
     pub message: String,
     pub counters: Vec<UsageCounter>,
+    #[serde(default)]
+    pub emails_seen: Vec<String>,
+    /// The record's key: what approve / deny name.
+    pub record_key: String,
+    /// The screenshot's key: what the screenshot call names.
+    pub screenshot_key: String,
+    pub settlement: Option<Settlement>,
 }
 
 impl From<&DecisionRecord> for DecisionSummary {
     fn from(r: &DecisionRecord) -> Self {
+        let evidence = r.evidence.as_ref();
         Self {
             at: r.at.clone(),
             email: r.email.clone(),
             verdict: r.verdict,
+            reason: r.reason,
             message: r.message.clone(),
-            counters: r
-                .evidence
-                .as_ref()
-                .map(|e| e.counters.clone())
-                .unwrap_or_default(),
+            counters: evidence.map(|e| e.counters.clone()).unwrap_or_default(),
+            emails_seen: evidence.map(|e| e.emails_seen.clone()).unwrap_or_default(),
+            record_key: r.record_key(),
+            screenshot_key: r.screenshot_key.clone(),
+            settlement: r.settlement.clone(),
         }
     }
 }

@@ -55,6 +55,46 @@ pub async fn recent_decisions(api_key: String) -> Result<Vec<DecisionSummary>, A
     ssr_glue::respond(services.recent_decisions(key.as_deref(), 50).await)
 }
 
+/// Requests waiting for an administrator, oldest first. Admin key.
+#[server(endpoint = "waiting_reviews", input = Json)]
+pub async fn waiting_reviews(api_key: String) -> Result<Vec<DecisionSummary>, ApiError> {
+    let services = ssr_glue::services()?;
+    let key = ssr_glue::key(api_key).await;
+    ssr_glue::respond(services.waiting_reviews(key.as_deref()).await)
+}
+
+/// Approve (grant) or deny a request waiting for review. Admin key.
+#[server(endpoint = "settle_review", input = Json)]
+pub async fn settle_review(
+    api_key: String,
+    record_key: String,
+    approve: bool,
+    note: Option<String>,
+) -> Result<DecisionSummary, ApiError> {
+    use crate::ssr::review::SettleRequest;
+    let services = ssr_glue::services()?;
+    let request = SettleRequest {
+        api_key: ssr_glue::key(api_key).await,
+        record_key,
+        approve,
+        note,
+    };
+    ssr_glue::respond(services.settle_review(request).await)
+}
+
+/// A decision's screenshot as a `data:` URL, for the admin page. Admin key.
+#[server(endpoint = "screenshot", input = Json)]
+pub async fn screenshot(api_key: String, key: String) -> Result<String, ApiError> {
+    use base64::Engine;
+    let services = ssr_glue::services()?;
+    let api_key = ssr_glue::key(api_key).await;
+    let png = ssr_glue::respond(services.screenshot(api_key.as_deref(), &key).await)?;
+    Ok(format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(png)
+    ))
+}
+
 #[cfg(feature = "ssr")]
 mod ssr_glue {
     use crate::api::ApiError;

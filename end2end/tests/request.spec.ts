@@ -39,21 +39,35 @@ test('credits still available are denied with the numbers read', async ({ page }
   await expect(result).toContainText('3 used of 50');
 });
 
-test('an uncertain screenshot goes to review and grants nothing', async ({ page }) => {
+test('an uncertain screenshot waits for review; an admin sees it, approves it, and the member is Pro', async ({ page }) => {
   // Eve's email is on the page, but so are two others: a person must look.
-  await open(page, '/');
-  await fillRequest(page, keys.member, 'eve@example.org');
-  await page.locator('input[type="file"]').setInputFiles(adversarial('email-several.png'));
-  await page.getByRole('button', { name: 'Request Pro' }).click();
-  const result = page.locator('.result');
+  const ask = async () => {
+    await open(page, '/');
+    await fillRequest(page, keys.member, 'eve@example.org');
+    await page.locator('input[type="file"]').setInputFiles(adversarial('email-several.png'));
+    await page.getByRole('button', { name: 'Request Pro' }).click();
+    return page.locator('.result');
+  };
+  const result = await ask();
   await expect(result).toHaveClass(/review/);
   await expect(result).toContainText('An administrator will look at your screenshot');
   await expect(result).toContainText('Nothing has been granted');
+  await expect(await ask()).toContainText('already waiting for an administrator');
 
   await open(page, '/admin');
   await page.locator('input[name="api-key"]').fill(keys.admin);
+  const waiting = page.locator('.pending-item', { hasText: 'eve@example.org' });
+  await expect(waiting).toContainText('several');
+  await expect(waiting.locator('.screenshot img')).toHaveAttribute('src', /^data:image\/png;base64,/);
+  await waiting.locator('input[name="note"]').fill('the other emails are teammates in a chat');
+  await waiting.getByRole('button', { name: 'Approve' }).click();
+  await expect(waiting).toHaveCount(0);
   const row = page.locator('table.decisions tr', { hasText: 'eve@example.org' });
-  await expect(row).toHaveClass(/review/);
+  await expect(row.locator('.verdict')).toContainText(/review: approved by admin-[0-9a-f]{8}/);
+  await expect(row.locator('.verdict')).not.toContainText(keys.admin);
+
+  const again = await ask();
+  await expect(again).toContainText('already has Kiro Pro');
 });
 
 test('a screenshot of another account is denied', async ({ page }) => {

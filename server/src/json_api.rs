@@ -1,8 +1,11 @@
-//! The JSON endpoints for scripts: `POST /check-credits` (JSON or multipart) and
-//! `POST /create-user`, both with `x-api-key`. They call the same workflows as the pages.
+//! The JSON endpoints for scripts, all with `x-api-key`: `POST /check-credits` (JSON or
+//! multipart), `POST /create-user`, and the review queue (`GET /reviews`,
+//! `POST /reviews/approve|deny`, `GET /screenshot?key=…`). They call the same workflows as the
+//! pages.
 
 use crate::state::{body_too_large, AppState, MAX_BODY_BYTES};
-use app::api::{CheckOutcome, CreatedUser};
+use app::api::{CheckOutcome, CreatedUser, DecisionSummary};
+use app::ssr::review::SettleRequest;
 use app::ssr::workflow::{CheckRequest, CreateUserRequest, ImageUpload};
 use app::ssr::{AppError, AppResult, Field};
 use axum::extract::{FromRequest, Multipart, Request, State};
@@ -29,9 +32,24 @@ struct CreateUserBody {
     name: Option<String>,
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SettleBody {
+    record_key: Option<String>,
+    note: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct ScreenshotQuery {
+    key: Option<String>,
+}
+
 fn api_key(request: &Request) -> Option<String> {
-    request
-        .headers()
+    header_key(request.headers())
+}
+
+fn header_key(headers: &http::HeaderMap) -> Option<String> {
+    headers
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
@@ -146,6 +164,71 @@ pub async fn create_user(
         })
         .await?;
     Ok(Json(created))
+}
+
+pub async fn waiting_reviews(
+    State(state): State<AppState>,
+    headers: http::HeaderMap,
+) -> AppResult<Json<Vec<DecisionSummary>>> {
+    let key = header_key(&headers);
+    Ok(Json(state.services.waiting_reviews(key.as_deref()).await?))
+}
+
+pub async fn approve_review(
+    state: State<AppState>,
+    request: Request,
+) -> AppResult<Json<DecisionSummary>> {
+    settle(state, request, true).await
+}
+
+pub async fn deny_review(
+    state: State<AppState>,
+    request: Request,
+) -> AppResult<Json<DecisionSummary>> {
+    settle(state, request, false).await
+}
+
+async fn settle(
+    State(state): State<AppState>,
+    request: Request,
+    approve: bool,
+) -> AppResult<Json<DecisionSummary>> {
+    let key = api_key(&request);
+    state
+        .services
+        .keys
+        .require(key.as_deref(), app::ssr::Role::Admin)?;
+    let body: SettleBody = json_body(request).await?;
+    let settled = state
+        .services
+        .settle_review(SettleRequest {
+            api_key: key,
+            record_key: body.record_key.unwrap_or_default(),
+            approve,
+            note: body.note,
+        })
+        .await?;
+    Ok(Json(settled))
+}
+
+/// The PNG kept for a decision (admin key). Through API Gateway, send `Accept: image/png`.
+pub async fn screenshot(
+    State(state): State<AppState>,
+    headers: http::HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<ScreenshotQuery>,
+) -> AppResult<impl axum::response::IntoResponse> {
+    let key = header_key(&headers);
+    let png = state
+        .services
+        .screenshot(key.as_deref(), query.key.as_deref().unwrap_or_default())
+        .await?;
+    Ok((
+        [
+            (CONTENT_TYPE, "image/png"),
+            (http::header::CACHE_CONTROL, "private, no-store"),
+        ],
+        png,
+    ))
 }
 
 pub async fn healthz() -> Json<serde_json::Value> {

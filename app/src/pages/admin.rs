@@ -1,8 +1,10 @@
-//! The administrators' page: create a user in the Kiro Pro group, and see recent decisions.
+//! The administrators' page: create a user in the Kiro Pro group, settle the requests waiting
+//! for review, and see recent decisions with their screenshots.
 
+use super::reviews::{verdict_label, PendingReviews, ScreenshotView};
 use super::{ErrorCard, KeyField, TextField};
 use crate::api::{describe_counters, CreatedUser, Verdict};
-use crate::server_fns::{CreateUser, RecentDecisions};
+use crate::server_fns::{CreateUser, RecentDecisions, SettleReview};
 use leptos::prelude::*;
 
 #[component]
@@ -14,6 +16,7 @@ pub fn AdminPage() -> impl IntoView {
     let display = RwSignal::new(String::new());
     let create = ServerAction::<CreateUser>::new();
     let recent = ServerAction::<RecentDecisions>::new();
+    let settle = ServerAction::<SettleReview>::new();
 
     let refresh = move || {
         let api_key = key.get_untracked();
@@ -25,6 +28,7 @@ pub fn AdminPage() -> impl IntoView {
     Effect::new(move |_| {
         key.track();
         create.version().track();
+        settle.version().track();
         refresh();
     });
 
@@ -68,6 +72,7 @@ pub fn AdminPage() -> impl IntoView {
                 Err(error) => view! { <ErrorCard error/> }.into_any(),
             })}
         </div>
+        <PendingReviews key settle/>
         <section class="card">
             <div class="table-head">
                 <h2>"Recent decisions"</h2>
@@ -80,23 +85,28 @@ pub fn AdminPage() -> impl IntoView {
                 Some(Ok(rows)) => view! {
                     <table class="decisions">
                         <thead>
-                            <tr><th>"Time (UTC)"</th><th>"Email"</th><th>"Decision"</th><th>"Reason"</th><th>"Numbers read"</th></tr>
+                            <tr><th>"Time (UTC)"</th><th>"Email"</th><th>"Decision"</th><th>"Reason"</th><th>"Numbers read"</th><th>"Screenshot"</th></tr>
                         </thead>
                         <tbody>
                             {rows.into_iter().map(|row| {
-                                let (class, label) = match row.verdict {
-                                    Verdict::Granted => ("granted", "granted"),
-                                    Verdict::AlreadyPro => ("already", "already Pro"),
-                                    Verdict::Denied => ("denied", "denied"),
-                                    Verdict::Review => ("review", "review"),
+                                let class = match row.verdict {
+                                    Verdict::Granted => "granted",
+                                    Verdict::AlreadyPro => "already",
+                                    Verdict::Denied => "denied",
+                                    Verdict::Review => "review",
                                 };
+                                let label = verdict_label(row.verdict, row.settlement.as_ref());
+                                let shot = (row.verdict != Verdict::AlreadyPro).then(|| view! {
+                                    <ScreenshotView key screenshot_key=row.screenshot_key.clone()/>
+                                });
                                 view! {
                                     <tr class=class>
                                         <td>{row.at.get(..19).unwrap_or(&row.at).replace('T', " ")}</td>
                                         <td>{row.email}</td>
-                                        <td>{label}</td>
+                                        <td class="verdict">{label}</td>
                                         <td>{row.message}</td>
                                         <td>{describe_counters(&row.counters)}</td>
+                                        <td>{shot}</td>
                                     </tr>
                                 }
                             }).collect_view()}

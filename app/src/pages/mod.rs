@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod request;
+pub mod reviews;
 
 use crate::api::ApiError;
 use leptos::prelude::*;

@@ -75,6 +75,19 @@ impl KeyRing {
     }
 }
 
+/// A name for a key that records can carry and logs can show: the role and the first 8 hex
+/// digits of the key's SHA-256 (`admin-1a2b3c4d`). Never the key, and not enough to guess it.
+pub fn key_id(role: Role, key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(key.trim().as_bytes());
+    let prefix: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    let role = match role {
+        Role::Member => "member",
+        Role::Admin => "admin",
+    };
+    format!("{role}-{prefix}")
+}
+
 fn same(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {
@@ -213,6 +226,18 @@ mod tests {
             keys.require(Some("  "), Role::Member),
             Err(AppError::MissingKey)
         ));
+    }
+
+    #[test]
+    fn key_ids_name_a_key_without_showing_it() {
+        let id = key_id(Role::Admin, "admin-secret-key");
+        assert!(
+            id.starts_with("admin-") && id.len() == "admin-".len() + 8,
+            "{id}"
+        );
+        assert!(!id.contains("secret"));
+        assert_eq!(id, key_id(Role::Admin, " admin-secret-key "));
+        assert_ne!(id, key_id(Role::Admin, "another-admin-key"));
     }
 
     #[test]

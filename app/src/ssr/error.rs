@@ -15,6 +15,10 @@ pub enum Field {
     LastName,
     DisplayName,
     Image,
+    /// A record's or screenshot's key, as the admin calls name them.
+    Key,
+    /// An administrator's note on a settlement.
+    Note,
     /// The body as a whole (malformed JSON or multipart).
     Body,
 }
@@ -28,6 +32,8 @@ impl Field {
             Self::LastName => "lastName",
             Self::DisplayName => "name",
             Self::Image => "image",
+            Self::Key => "key",
+            Self::Note => "note",
             Self::Body => "body",
         }
     }
@@ -50,6 +56,12 @@ pub enum AppError {
     UnsupportedMedia(String),
     #[error("an image that does not decode: {0}")]
     UnprocessableImage(String),
+    /// Nothing at this key (a record or screenshot an administrator asked for).
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The thing changed meanwhile (a review already settled by someone else).
+    #[error("conflict: {0}")]
+    Conflict(String),
     #[error("rate limited for {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     /// A port failed before anything was changed.
@@ -88,6 +100,8 @@ impl AppError {
             Self::UnsupportedMedia(_) => ErrorCode::UnsupportedMediaType,
             Self::UnprocessableImage(_) => ErrorCode::UnprocessableImage,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::Conflict(_) => ErrorCode::Conflict,
             Self::Dependency(PortError::Timeout { .. })
             | Self::GrantNotApplied(PortError::Timeout { .. }) => ErrorCode::Timeout,
             Self::Dependency(_) | Self::GrantNotApplied(_) => ErrorCode::Unavailable,
@@ -106,7 +120,9 @@ impl AppError {
             Self::Invalid { message, .. }
             | Self::TooLarge { message, .. }
             | Self::UnsupportedMedia(message)
-            | Self::UnprocessableImage(message) => message.clone(),
+            | Self::UnprocessableImage(message)
+            | Self::NotFound(message)
+            | Self::Conflict(message) => message.clone(),
             Self::RateLimited { retry_after_secs } => {
                 format!("Too many requests with this key: try again in {retry_after_secs} s.")
             }

@@ -7,6 +7,7 @@ pub mod error;
 pub mod metrics;
 pub mod normalise;
 pub mod ports;
+pub mod review;
 pub mod security;
 pub mod workflow;
 

@@ -108,11 +108,29 @@ pub enum Claim {
 /// - `claim_image` MUST give `Fresh` to the first claimant, `SameOwner` to that email again,
 ///   and `OtherOwner(first)` to anyone else, also when claims race; `image_owner` MUST then
 ///   name the first claimant.
+/// - `record` / `screenshot` MUST return what was put at that key, and `None` for a key never
+///   written;
+/// - the review queue holds at most one record key per email: `open_review` MUST return
+///   `false` and change nothing when that email already has one waiting (also when two race),
+///   `waiting_review` MUST name the waiting key, `waiting_reviews` MUST list every waiting key
+///   once, and after `close_review` (which MUST succeed when nothing waits) the email has none.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
     async fn put_screenshot(&self, key: &str, bytes: &[u8], content_type: &str) -> PortResult<()>;
     /// Writes (or overwrites) the JSON record at `key`.
     async fn put_record(&self, key: &str, record: &DecisionRecord) -> PortResult<()>;
+    /// The record at `key`, if there is one.
+    async fn record(&self, key: &str) -> PortResult<Option<DecisionRecord>>;
+    /// The screenshot's bytes at `key`, if there are any.
+    async fn screenshot(&self, key: &str) -> PortResult<Option<Vec<u8>>>;
+    /// Puts `record_key` in the review queue as `email`'s; `false` when one already waits.
+    async fn open_review(&self, email: &str, record_key: &str) -> PortResult<bool>;
+    /// The record key waiting for review for `email`, if any.
+    async fn waiting_review(&self, email: &str) -> PortResult<Option<String>>;
+    /// Every record key waiting for review.
+    async fn waiting_reviews(&self) -> PortResult<Vec<String>>;
+    /// Takes `email`'s request out of the review queue.
+    async fn close_review(&self, email: &str) -> PortResult<()>;
     /// The newest `limit` records, newest first.
     async fn recent(&self, limit: usize) -> PortResult<Vec<DecisionRecord>>;
     /// Who owns this image hash, if anyone.

@@ -42,7 +42,7 @@ pub struct CreateUserRequest {
 }
 
 /// A person, validated.
-struct Person {
+pub(super) struct Person {
     email: EmailAddress,
     first: Option<PersonName>,
     last: Option<PersonName>,
@@ -50,7 +50,7 @@ struct Person {
 }
 
 impl Person {
-    fn parse(
+    pub(super) fn parse(
         email: &str,
         first: Option<&str>,
         last: Option<&str>,
@@ -91,10 +91,13 @@ impl Person {
 }
 
 impl Services {
-    /// Key, role and rate limit: the first thing every operation does.
-    pub fn authorize(&self, api_key: Option<&str>, needed: Role) -> AppResult<()> {
-        self.keys.require(api_key, needed)?;
-        self.limiter.check(api_key.unwrap_or_default().trim())
+    /// Key, role and rate limit: the first thing every operation does. Returns the key's id
+    /// (`access::key_id`), for records of who did what.
+    pub fn authorize(&self, api_key: Option<&str>, needed: Role) -> AppResult<String> {
+        let role = self.keys.require(api_key, needed)?;
+        let key = api_key.unwrap_or_default().trim();
+        self.limiter.check(key)?;
+        Ok(super::access::key_id(role, key))
     }
 
     /// Request Pro: validate, short-circuit when already Pro, analyse, decide, record, grant.
@@ -133,6 +136,22 @@ impl Services {
             });
         }
 
+        if let Some(waiting) = self.audit.waiting_review(person.email.as_str()).await? {
+            super::metrics::decision(Verdict::Review, Some(Reason::AlreadyWaiting));
+            return Ok(CheckOutcome {
+                verdict: Verdict::Review,
+                reason: Some(Reason::AlreadyWaiting),
+                message: format!(
+                    "An earlier request for {} is already waiting for an administrator; \
+                     there is no need to send another.",
+                    person.email
+                ),
+                email: person.email.to_string(),
+                counters: vec![],
+                record_key: Some(waiting),
+            });
+        }
+
         let t = Instant::now();
         let image = tokio::task::spawn_blocking(move || normalise(&bytes))
             .await
@@ -164,6 +183,8 @@ impl Services {
         let mut record = DecisionRecord {
             at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             email: person.email.to_string(),
+            first_name: person.first.as_ref().map(|n| n.as_str().to_owned()),
+            last_name: person.last.as_ref().map(|n| n.as_str().to_owned()),
             verdict: decision.verdict,
             reason: decision.reason,
             message: decision.message.clone(),
@@ -178,31 +199,29 @@ impl Services {
             },
             applied: (decision.verdict == Verdict::Granted).then_some(false),
             error: None,
+            settlement: None,
         };
-        let record_key = format!("{stem}.json");
+        let record_key = record.record_key();
         self.audit
             .put_screenshot(&record.screenshot_key, &image.png, "image/png")
             .await?;
         record.timings.total_ms = started.elapsed().as_millis() as u64;
         self.audit.put_record(&record_key, &record).await?;
+        if decision.verdict == Verdict::Review
+            && !self
+                .audit
+                .open_review(person.email.as_str(), &record_key)
+                .await?
+        {
+            // Another request for this email got into the queue first; this record stays on file.
+            tracing::info!(email = %person.email, key = %record_key, "a review was already waiting");
+        }
 
         if decision.verdict == Verdict::Granted {
-            let granted = self.grant(&person).await;
-            match &granted {
-                Ok(_) => record.applied = Some(true),
-                Err(e) => record.error = Some(CauseChain(e).to_string()),
-            }
+            let granted = self.grant_noted(&person, &mut record).await;
             record.timings.total_ms = started.elapsed().as_millis() as u64;
-            // The grant is done (or not); a failure to update the record must not hide that.
-            if let Err(e) = self.audit.put_record(&record_key, &record).await {
-                tracing::warn!(cause = %CauseChain(&e), key = %record_key, "could not update the record");
-            }
-            if let Err(e) = granted {
-                return Err(match e {
-                    AppError::Dependency(port) => AppError::GrantNotApplied(port),
-                    other => other,
-                });
-            }
+            self.update_record(&record_key, &record).await;
+            granted?;
         }
         super::metrics::decision(decision.verdict, decision.reason);
         tracing::info!(
@@ -256,7 +275,7 @@ impl Services {
 
     /// Ensures the user exists and is in the group. Idempotent, and safe when two identical
     /// requests race: a conflict means the other one won, and we go on with what it made.
-    async fn grant(&self, person: &Person) -> AppResult<CreatedUser> {
+    pub(super) async fn grant(&self, person: &Person) -> AppResult<CreatedUser> {
         let new_user = person.new_user();
         let (user_id, created) = match self.directory.find_user(&new_user.user_name).await? {
             Some(id) => (id, false),
@@ -287,6 +306,32 @@ impl Services {
             added_to_group: added,
             group: self.group_name.clone(),
         })
+    }
+
+    /// Runs the grant and notes on `record` whether it went through (or the failure's cause).
+    /// A directory failure becomes `GrantNotApplied`: the decision stands, the change did not.
+    pub(super) async fn grant_noted(
+        &self,
+        person: &Person,
+        record: &mut DecisionRecord,
+    ) -> AppResult<CreatedUser> {
+        let granted = self.grant(person).await;
+        match &granted {
+            Ok(_) => (record.applied, record.error) = (Some(true), None),
+            Err(e) => record.error = Some(CauseChain(e).to_string()),
+        }
+        granted.map_err(|e| match e {
+            AppError::Dependency(port) => AppError::GrantNotApplied(port),
+            other => other,
+        })
+    }
+
+    /// Writes a record again after a directory change. A failure is logged, not returned: it
+    /// must not hide what was done.
+    pub(super) async fn update_record(&self, key: &str, record: &DecisionRecord) {
+        if let Err(e) = self.audit.put_record(key, record).await {
+            tracing::warn!(cause = %CauseChain(&e), %key, "could not update the record");
+        }
     }
 
     /// The group's id, found or created once and then cached.
@@ -325,17 +370,22 @@ fn vanished(what: &str) -> AppError {
     ))
 }
 
-/// `screenshots/{YYYYmmdd-HHMMSS}-{email}-{hash8}[-deny|-review]`: time-ordered, per person,
-/// and two different images in the same second do not overwrite each other.
+/// `screenshots/{YYYYmmdd-HHMMSSmmm}{nn}-{email}-{hash8}[-deny|-review]`: time-ordered, per
+/// person, and never the key of an earlier record (the milliseconds and a per-process sequence
+/// number `nn` keep even the same image sent twice at once apart; an overwrite would lose
+/// a settled review).
 fn record_stem(email: &EmailAddress, image: &NormalisedImage, verdict: Verdict) -> String {
-    let ts = chrono::Utc::now().format("%Y%m%d-%H%M%S");
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static SEQUENCE: AtomicU32 = AtomicU32::new(0);
+    let ts = chrono::Utc::now().format("%Y%m%d-%H%M%S%3f");
+    let seq = SEQUENCE.fetch_add(1, Ordering::Relaxed) % 100;
     let suffix = match verdict {
         Verdict::Denied => "-deny",
         Verdict::Review => "-review",
         Verdict::Granted | Verdict::AlreadyPro => "",
     };
     format!(
-        "screenshots/{ts}-{}-{}{suffix}",
+        "screenshots/{ts}{seq:02}-{}-{}{suffix}",
         sanitise_for_key(email.as_str()),
         &image.sha256[..8]
     )

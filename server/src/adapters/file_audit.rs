@@ -1,5 +1,6 @@
 //! The audit store on disk: `screenshots/…png` and `…json` under the data directory (the same
-//! keys as in S3), and `claims/{sha256}` files that tie an image to the first email that used it.
+//! keys as in S3), `claims/{sha256}` files that tie an image to the first email that used it,
+//! and `reviews/{email}` files naming the record that waits for an administrator.
 
 use app::api::DecisionRecord;
 use app::ssr::ports::{AuditStore, Claim, PortError, PortResult};
@@ -15,7 +16,7 @@ pub struct FileAuditStore {
 impl FileAuditStore {
     pub fn open(root: &Path) -> anyhow::Result<Self> {
         use anyhow::Context;
-        for sub in ["screenshots", "claims"] {
+        for sub in ["screenshots", "claims", "reviews"] {
             std::fs::create_dir_all(root.join(sub))
                 .with_context(|| format!("creating {}", root.join(sub).display()))?;
         }
@@ -38,6 +39,24 @@ impl FileAuditStore {
                 format!("refusing key {key:?}"),
             ))
         }
+    }
+}
+
+impl FileAuditStore {
+    fn review_path(&self, email: &str) -> PortResult<PathBuf> {
+        self.path(&format!(
+            "reviews/{}",
+            app::ssr::workflow::sanitise_for_key(email)
+        ))
+    }
+}
+
+/// The file's bytes, or `None` when there is no such file.
+async fn read_if_there(path: PathBuf) -> PortResult<Option<Vec<u8>>> {
+    match tokio::fs::read(&path).await {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io("reading")(e)),
     }
 }
 
@@ -105,6 +124,76 @@ impl AuditStore for FileAuditStore {
         .await
         .map_err(|e| PortError::unavailable(SERVICE, e))?
         .map_err(io("listing"))
+    }
+
+    async fn record(&self, key: &str) -> PortResult<Option<DecisionRecord>> {
+        let Some(bytes) = read_if_there(self.path(key)?).await? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| PortError::upstream(SERVICE, format!("the record {key}: {e}")))
+    }
+
+    async fn screenshot(&self, key: &str) -> PortResult<Option<Vec<u8>>> {
+        read_if_there(self.path(key)?).await
+    }
+
+    async fn open_review(&self, email: &str, record_key: &str) -> PortResult<bool> {
+        let path = self.review_path(email)?;
+        let record_key = record_key.to_owned();
+        // Written whole beside the target, then linked into place: the link fails when one
+        // exists, so the first writer wins and nobody ever reads half a key.
+        tokio::task::spawn_blocking(move || {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            let (tmp, mut file) = tempfile_in(dir)?;
+            file.write_all(record_key.as_bytes())?;
+            file.sync_all()?;
+            let linked = std::fs::hard_link(&tmp, &path);
+            std::fs::remove_file(&tmp)?;
+            match linked {
+                Ok(()) => Ok(true),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+                Err(e) => Err(e),
+            }
+        })
+        .await
+        .map_err(|e| PortError::unavailable(SERVICE, e))?
+        .map_err(io("queueing a review"))
+    }
+
+    async fn waiting_review(&self, email: &str) -> PortResult<Option<String>> {
+        Ok(read_if_there(self.review_path(email)?)
+            .await?
+            .map(|b| String::from_utf8_lossy(&b).trim().to_owned()))
+    }
+
+    async fn waiting_reviews(&self) -> PortResult<Vec<String>> {
+        let dir = self.root.join("reviews");
+        tokio::task::spawn_blocking(move || {
+            let mut keys = Vec::new();
+            for entry in std::fs::read_dir(&dir)? {
+                let path = entry?.path();
+                let hidden = path
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+                if !hidden {
+                    keys.push(std::fs::read_to_string(&path)?.trim().to_owned());
+                }
+            }
+            Ok(keys)
+        })
+        .await
+        .map_err(|e| PortError::unavailable(SERVICE, e))?
+        .map_err(io("listing reviews"))
+    }
+
+    async fn close_review(&self, email: &str) -> PortResult<()> {
+        match tokio::fs::remove_file(self.review_path(email)?).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io("closing a review")(e)),
+        }
     }
 
     async fn image_owner(&self, sha256: &str) -> PortResult<Option<String>> {

@@ -8,4 +8,5 @@ mod common;
 mod contracts;
 mod lambda;
 mod ocr_fixtures;
+mod review;
 mod workflow;

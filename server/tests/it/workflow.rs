@@ -2,8 +2,10 @@
 //! fakes: each fake is told to fail one operation, and the answer, the record and the
 //! directory are checked. Also: what a 5xx logs, and racing grants.
 
-use crate::common::{check_request, fixture, send, spawn_with_fakes, FakedApp, MEMBER_KEY};
-use app::api::{CounterKind, Evidence, UsageCounter};
+use crate::common::{
+    check_request, fixture, send, spawn_with_fakes, used_up_counter, FakedApp, MEMBER_KEY,
+};
+use app::api::Evidence;
 use http::StatusCode;
 use server::adapters::memory::{AuditOp, DirectoryOp, Failure};
 use std::sync::{Arc, Mutex};
@@ -15,12 +17,7 @@ fn depleted(email: &str) -> Evidence {
     Evidence {
         kiro_page: true,
         emails_seen: vec![email.into()],
-        counters: vec![UsageCounter {
-            label: "Credits".into(),
-            used: 50.0,
-            limit: 50.0,
-            counts: CounterKind::Used,
-        }],
+        counters: vec![used_up_counter()],
         ..Evidence::default()
     }
 }

@@ -1,7 +1,8 @@
 //! The audit store in a private S3 bucket: screenshots and JSON records under `screenshots/`
 //! (the same keys as on disk, server-side encryption requested), recent records by listing
 //! month prefixes newest first, and image claims as `claims/{sha256}` written with
-//! `If-None-Match: *`, so the first writer wins across Lambda instances.
+//! `If-None-Match: *`, so the first writer wins across Lambda instances; the review queue as
+//! `reviews/{email}` objects naming the waiting record, written the same way.
 
 use super::port_error;
 use app::api::DecisionRecord;
@@ -75,8 +76,36 @@ impl S3AuditStore {
         }
     }
 
-    /// Every record key under one prefix, all pages.
-    async fn record_keys(&self, prefix: &str) -> PortResult<Vec<String>> {
+    /// Writes `body` at `key` only if nothing is there; `false` when something was.
+    async fn put_if_absent(&self, key: &str, body: &[u8]) -> PortResult<bool> {
+        let written = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(ByteStream::from(body.to_vec()))
+            .content_type("text/plain")
+            .server_side_encryption(ServerSideEncryption::Aes256)
+            .if_none_match("*")
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(true),
+            // 412: someone wrote it first; 409: a concurrent conditional write is under way.
+            Err(e)
+                if matches!(
+                    e.raw_response().map(|r| r.status().as_u16()),
+                    Some(412 | 409)
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(port_error(SERVICE, e)),
+        }
+    }
+
+    /// Every key under one prefix, all pages.
+    async fn keys_under(&self, prefix: &str) -> PortResult<Vec<String>> {
         let mut pages = self
             .client
             .list_objects_v2()
@@ -92,11 +121,14 @@ impl S3AuditStore {
                 page.contents()
                     .iter()
                     .filter_map(|o| o.key())
-                    .filter(|k| k.ends_with(".json"))
                     .map(str::to_owned),
             );
         }
         Ok(keys)
+    }
+
+    fn review_key(email: &str) -> String {
+        format!("reviews/{}", app::ssr::workflow::sanitise_for_key(email))
     }
 }
 
@@ -125,8 +157,9 @@ impl AuditStore for S3AuditStore {
                 break;
             };
             let mut found = self
-                .record_keys(&format!("screenshots/{}", month.format("%Y%m")))
+                .keys_under(&format!("screenshots/{}", month.format("%Y%m")))
                 .await?;
+            found.retain(|k| k.ends_with(".json"));
             found.sort_unstable_by(|a, b| b.cmp(a));
             keys.extend(found);
             if keys.len() >= limit {
@@ -155,36 +188,63 @@ impl AuditStore for S3AuditStore {
 
     async fn claim_image(&self, sha256: &str, email: &str) -> PortResult<Claim> {
         let key = format!("claims/{sha256}");
-        let written = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(&key)
-            .body(ByteStream::from(email.as_bytes().to_vec()))
-            .content_type("text/plain")
-            .server_side_encryption(ServerSideEncryption::Aes256)
-            .if_none_match("*")
-            .send()
-            .await;
-        match written {
-            Ok(_) => Ok(Claim::Fresh),
-            // 412: someone claimed it first; 409: a concurrent conditional write is under way.
-            Err(e)
-                if matches!(
-                    e.raw_response().map(|r| r.status().as_u16()),
-                    Some(412 | 409)
-                ) =>
-            {
-                match self.image_owner(sha256).await? {
-                    Some(owner) if owner == email => Ok(Claim::SameOwner),
-                    Some(owner) => Ok(Claim::OtherOwner(owner)),
-                    None => Err(PortError::unavailable(
-                        SERVICE,
-                        format!("the claim on {key} exists but cannot be read yet"),
-                    )),
-                }
-            }
-            Err(e) => Err(port_error(SERVICE, e)),
+        if self.put_if_absent(&key, email.as_bytes()).await? {
+            return Ok(Claim::Fresh);
         }
+        match self.image_owner(sha256).await? {
+            Some(owner) if owner == email => Ok(Claim::SameOwner),
+            Some(owner) => Ok(Claim::OtherOwner(owner)),
+            None => Err(PortError::unavailable(
+                SERVICE,
+                format!("the claim on {key} exists but cannot be read yet"),
+            )),
+        }
+    }
+
+    async fn record(&self, key: &str) -> PortResult<Option<DecisionRecord>> {
+        let Some(bytes) = self.get(key).await? else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| PortError::upstream(SERVICE, format!("the record {key}: {e}")))
+    }
+
+    async fn screenshot(&self, key: &str) -> PortResult<Option<Vec<u8>>> {
+        self.get(key).await
+    }
+
+    async fn open_review(&self, email: &str, record_key: &str) -> PortResult<bool> {
+        self.put_if_absent(&Self::review_key(email), record_key.as_bytes())
+            .await
+    }
+
+    async fn waiting_review(&self, email: &str) -> PortResult<Option<String>> {
+        Ok(self
+            .get(&Self::review_key(email))
+            .await?
+            .map(|b| String::from_utf8_lossy(&b).trim().to_owned()))
+    }
+
+    async fn waiting_reviews(&self) -> PortResult<Vec<String>> {
+        let mut waiting = Vec::new();
+        for key in self.keys_under("reviews/").await? {
+            if let Some(bytes) = self.get(&key).await? {
+                waiting.push(String::from_utf8_lossy(&bytes).trim().to_owned());
+            }
+        }
+        Ok(waiting)
+    }
+
+    async fn close_review(&self, email: &str) -> PortResult<()> {
+        // S3 answers a delete of a missing key with success.
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(Self::review_key(email))
+            .send()
+            .await
+            .map_err(|e| port_error(SERVICE, e))?;
+        Ok(())
     }
 }

@@ -15,6 +15,10 @@ pub enum AuditOp {
     Recent,
     ImageOwner,
     ClaimImage,
+    /// `record` and `screenshot`.
+    Read,
+    /// Every review queue call.
+    Reviews,
 }
 
 #[derive(Debug, Default)]
@@ -22,6 +26,8 @@ struct State {
     screenshots: HashMap<String, Vec<u8>>,
     records: HashMap<String, DecisionRecord>,
     owners: HashMap<String, String>,
+    /// The review queue: email → record key.
+    reviews: HashMap<String, String>,
     /// When set, the next claim finds this email's claim already there: another request won.
     claimed_meanwhile_by: Option<String>,
 }
@@ -94,6 +100,44 @@ impl AuditStore for MemoryAuditStore {
         all.sort_by(|a, b| b.at.cmp(&a.at));
         all.truncate(limit);
         Ok(all)
+    }
+
+    async fn record(&self, key: &str) -> PortResult<Option<DecisionRecord>> {
+        self.failures.check(AuditOp::Read)?;
+        Ok(self.lock().records.get(key).cloned())
+    }
+
+    async fn screenshot(&self, key: &str) -> PortResult<Option<Vec<u8>>> {
+        self.failures.check(AuditOp::Read)?;
+        Ok(self.lock().screenshots.get(key).cloned())
+    }
+
+    async fn open_review(&self, email: &str, record_key: &str) -> PortResult<bool> {
+        self.failures.check(AuditOp::Reviews)?;
+        let mut state = self.lock();
+        if state.reviews.contains_key(email) {
+            return Ok(false);
+        }
+        state
+            .reviews
+            .insert(email.to_owned(), record_key.to_owned());
+        Ok(true)
+    }
+
+    async fn waiting_review(&self, email: &str) -> PortResult<Option<String>> {
+        self.failures.check(AuditOp::Reviews)?;
+        Ok(self.lock().reviews.get(email).cloned())
+    }
+
+    async fn waiting_reviews(&self) -> PortResult<Vec<String>> {
+        self.failures.check(AuditOp::Reviews)?;
+        Ok(self.lock().reviews.values().cloned().collect())
+    }
+
+    async fn close_review(&self, email: &str) -> PortResult<()> {
+        self.failures.check(AuditOp::Reviews)?;
+        self.lock().reviews.remove(email);
+        Ok(())
     }
 
     async fn image_owner(&self, sha256: &str) -> PortResult<Option<String>> {

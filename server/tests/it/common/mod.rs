@@ -127,6 +127,16 @@ pub async fn send(router: &Router, request: Request<Body>) -> Reply {
     }
 }
 
+/// A credits counter used up, labelled as such: what a depleted page shows.
+pub fn used_up_counter() -> app::api::UsageCounter {
+    app::api::UsageCounter {
+        label: "Credits".into(),
+        used: 50.0,
+        limit: 50.0,
+        counts: app::api::CounterKind::Used,
+    }
+}
+
 /// `POST /check-credits` as JSON, as a script sends it.
 pub fn check_request(key: Option<&str>, email: &str, image: &[u8]) -> Request<Body> {
     let body = serde_json::json!({ "email": email, "image": b64(image), "firstName": "Ada" });

@@ -20,6 +20,9 @@ fn record(email: &str, at: &str) -> DecisionRecord {
         timings: Default::default(),
         applied: None,
         error: None,
+        first_name: None,
+        last_name: None,
+        settlement: None,
     }
 }
 
@@ -64,6 +67,45 @@ async fn audit_store_contract(store: &dyn AuditStore) {
     let two = store.recent(2).await.unwrap();
     assert_eq!(two.len(), 2);
     assert_eq!(two[0].email, "user4@example.com");
+
+    // Reading back by key.
+    assert_eq!(store.record(&key(2)).await.unwrap(), Some(changed));
+    assert_eq!(store.record(&key(9)).await.unwrap(), None);
+    let png_key = key(0).replace(".json", ".png");
+    assert_eq!(
+        store.screenshot(&png_key).await.unwrap().as_deref(),
+        Some(&b"png"[..])
+    );
+    assert_eq!(
+        store
+            .screenshot(&key(9).replace(".json", ".png"))
+            .await
+            .unwrap(),
+        None
+    );
+
+    // The review queue: one waiting record per email, first writer wins, closing empties it.
+    assert_eq!(store.waiting_review("ada@example.com").await.unwrap(), None);
+    assert!(store.waiting_reviews().await.unwrap().is_empty());
+    assert!(store.open_review("ada@example.com", &key(1)).await.unwrap());
+    assert!(!store.open_review("ada@example.com", &key(3)).await.unwrap());
+    assert!(store.open_review("bob@example.com", &key(4)).await.unwrap());
+    assert_eq!(
+        store.waiting_review("ada@example.com").await.unwrap(),
+        Some(key(1))
+    );
+    let mut waiting = store.waiting_reviews().await.unwrap();
+    waiting.sort();
+    assert_eq!(waiting, [key(1), key(4)]);
+    store.close_review("ada@example.com").await.unwrap();
+    store.close_review("ada@example.com").await.unwrap();
+    assert_eq!(store.waiting_review("ada@example.com").await.unwrap(), None);
+    assert_eq!(store.waiting_reviews().await.unwrap(), [key(4)]);
+    let keys: Vec<String> = (5..11).map(key).collect();
+    let racing = keys.iter().map(|k| store.open_review("cy@example.com", k));
+    let opened = futures::future::join_all(racing).await;
+    let won = opened.iter().filter(|o| *o.as_ref().unwrap()).count();
+    assert_eq!(won, 1, "{opened:?}");
 
     // Claims: the first claimant owns the image.
     assert_eq!(store.image_owner("abc").await.unwrap(), None);

@@ -1,0 +1,185 @@
+//! The review queue: what administrators see of requests the rules would not decide, their
+//! screenshots, and approve / deny. An approval runs the same grant as an automatic one.
+
+use super::error::{AppError, AppResult, CauseChain, Field};
+use super::workflow::Person;
+use super::{Role, Services};
+use crate::api::{DecisionSummary, Settlement};
+
+/// Longest note an administrator may leave on a settlement.
+pub const MAX_NOTE_CHARS: usize = 500;
+
+/// An administrator's ruling, as received (nothing validated yet).
+#[derive(Clone, Debug)]
+pub struct SettleRequest {
+    pub api_key: Option<String>,
+    /// The record's key, as listed (`screenshots/….json`).
+    pub record_key: String,
+    pub approve: bool,
+    pub note: Option<String>,
+}
+
+impl Services {
+    /// Requests waiting for an administrator, oldest first. Administrators only.
+    pub async fn waiting_reviews(&self, api_key: Option<&str>) -> AppResult<Vec<DecisionSummary>> {
+        self.authorize(api_key, Role::Admin)?;
+        let mut waiting = Vec::new();
+        for key in self.audit.waiting_reviews().await? {
+            match self.audit.record(&key).await? {
+                Some(record) if record.is_waiting() => waiting.push(DecisionSummary::from(&record)),
+                // Expired with its screenshot (the bucket keeps 90 days), or settled meanwhile.
+                _ => tracing::info!(%key, "a queued review has no waiting record"),
+            }
+        }
+        waiting.sort_by(|a, b| a.at.cmp(&b.at));
+        Ok(waiting)
+    }
+
+    /// Approves (grants) or denies a request waiting for review, and records who did it.
+    /// Administrators only. A grant that fails leaves the request waiting, to try again.
+    pub async fn settle_review(&self, req: SettleRequest) -> AppResult<DecisionSummary> {
+        let by = self.authorize(req.api_key.as_deref(), Role::Admin)?;
+        let key = stored_key(&req.record_key, ".json")?;
+        let note = parse_note(req.note)?;
+        let Some(mut record) = self.audit.record(&key).await? else {
+            return Err(AppError::NotFound(
+                "No request is on record under that key.".into(),
+            ));
+        };
+        if let Some(done) = &record.settlement {
+            return Err(AppError::Conflict(format!(
+                "This request was already {} by {} at {}.",
+                if done.approved { "approved" } else { "denied" },
+                done.by,
+                done.at
+            )));
+        }
+        if !record.is_waiting() {
+            return Err(AppError::Conflict(
+                "This request was decided by the rules, not sent to review: there is nothing to settle."
+                    .into(),
+            ));
+        }
+
+        if req.approve {
+            let person = Person::parse(
+                &record.email,
+                record.first_name.as_deref(),
+                record.last_name.as_deref(),
+                None,
+            )?;
+            let granted = self.grant_noted(&person, &mut record).await;
+            if granted.is_err() {
+                self.update_record(&key, &record).await;
+                granted?;
+            }
+            // The approved email now owns the image, as after an automatic grant. An earlier
+            // owner stays the owner: the administrator saw the screenshot and decided anyway.
+            if let Err(e) = self
+                .audit
+                .claim_image(&record.image_sha256, &record.email)
+                .await
+            {
+                tracing::warn!(cause = %CauseChain(&e), %key, "could not claim the image");
+            }
+        }
+        record.settlement = Some(Settlement {
+            approved: req.approve,
+            by,
+            at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            note,
+        });
+        self.audit.put_record(&key, &record).await?;
+        if self.audit.waiting_review(&record.email).await? == Some(key.clone()) {
+            self.audit.close_review(&record.email).await?;
+        }
+        tracing::info!(
+            email = %record.email,
+            approved = req.approve,
+            by = ?record.settlement.as_ref().map(|s| &s.by),
+            %key,
+            "review settled"
+        );
+        Ok(DecisionSummary::from(&record))
+    }
+
+    /// A screenshot on record, for an administrator's eyes only.
+    pub async fn screenshot(&self, api_key: Option<&str>, key: &str) -> AppResult<Vec<u8>> {
+        self.authorize(api_key, Role::Admin)?;
+        let key = stored_key(key, ".png")?;
+        self.audit
+            .screenshot(&key)
+            .await?
+            .ok_or_else(|| AppError::NotFound("No screenshot is on record under that key.".into()))
+    }
+}
+
+/// A key the workflow made: under `screenshots/`, one plain name, with this extension.
+fn stored_key(raw: &str, extension: &str) -> AppResult<String> {
+    let key = raw.trim();
+    let name = key.strip_prefix("screenshots/").unwrap_or_default();
+    let plain = !name.is_empty()
+        && name.ends_with(extension)
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && !name.contains("..");
+    if plain {
+        Ok(key.to_owned())
+    } else {
+        Err(AppError::invalid(
+            Field::Key,
+            format!("Name a key as listed: screenshots/…{extension}"),
+        ))
+    }
+}
+
+fn parse_note(note: Option<String>) -> AppResult<Option<String>> {
+    let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
+    match note {
+        Some(n) if n.chars().count() > MAX_NOTE_CHARS => Err(AppError::invalid(
+            Field::Note,
+            format!("Keep the note under {MAX_NOTE_CHARS} characters."),
+        )),
+        Some(n) if n.chars().any(|c| c != '\n' && c.is_control()) => Err(AppError::invalid(
+            Field::Note,
+            "The note has control characters.",
+        )),
+        other => Ok(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_keys_the_workflow_makes_are_accepted() {
+        let ok = "screenshots/20261130-031200-ada_at_example.com-1a2b3c4d-review.json";
+        assert_eq!(stored_key(ok, ".json").unwrap(), ok);
+        for bad in [
+            "",
+            "screenshots/",
+            "claims/abc",
+            "screenshots/../claims/abc.json",
+            "screenshots/a/b.json",
+            "/etc/passwd.json",
+            "screenshots/x.png",
+            "screenshots/..json",
+        ] {
+            assert!(stored_key(bad, ".json").is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn notes_are_trimmed_bounded_and_plain() {
+        assert_eq!(parse_note(Some("  ".into())).unwrap(), None);
+        assert_eq!(
+            parse_note(Some(" ok \n".into())).unwrap().as_deref(),
+            Some("ok")
+        );
+        assert!(parse_note(Some("x".repeat(MAX_NOTE_CHARS + 1))).is_err());
+        assert!(parse_note(Some("a\u{7}b".into())).is_err());
+        assert!(parse_note(Some("line one\nline two".into())).is_ok());
+    }
+}

@@ -1,0 +1,200 @@
+//! The review queue through the real router over the in-memory fakes: an uncertain request
+//! waits once, an administrator sees it with its screenshot and approves or denies it, the
+//! record says who did, and a grant that fails leaves it waiting.
+
+use crate::common::{
+    check_request, fixture, json_request, send, spawn_with_fakes, used_up_counter, FakedApp, Reply,
+    ADMIN_KEY, MEMBER_KEY,
+};
+use app::api::Evidence;
+use axum::body::Body;
+use http::{Request, StatusCode};
+use server::adapters::memory::{DirectoryOp, Failure};
+
+const ADA: &str = "ada@example.com";
+
+/// A depleted Kiro page that also shows someone else's email: the rules send it to review.
+fn two_emails() -> Evidence {
+    Evidence {
+        kiro_page: true,
+        emails_seen: vec![ADA.into(), "bob@example.com".into()],
+        counters: vec![used_up_counter()],
+        ..Evidence::default()
+    }
+}
+
+async fn ada_asks(app: &FakedApp) -> Reply {
+    send(
+        &app.router,
+        check_request(Some(MEMBER_KEY), ADA, &fixture("depleted-light.png")),
+    )
+    .await
+}
+
+async fn get(app: &FakedApp, uri: &str, key: &str) -> Reply {
+    let request = Request::get(uri)
+        .header("x-api-key", key)
+        .body(Body::empty())
+        .unwrap();
+    send(&app.router, request).await
+}
+
+async fn settle(app: &FakedApp, verb: &str, key: &str, body: serde_json::Value) -> Reply {
+    send(
+        &app.router,
+        json_request(&format!("/reviews/{verb}"), Some(key), body),
+    )
+    .await
+}
+
+/// Sends Ada's request to review and returns the one waiting line.
+async fn ada_waits(app: &FakedApp) -> serde_json::Value {
+    let reply = ada_asks(app).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.body["verdict"], "review");
+    assert_eq!(reply.body["reason"], "several_emails");
+    let listed = get(app, "/reviews", ADMIN_KEY).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    let rows = listed.body.as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{}", listed.text);
+    assert_eq!(rows[0]["email"], ADA);
+    assert_eq!(rows[0]["recordKey"], reply.body["recordKey"]);
+    rows[0].clone()
+}
+
+#[tokio::test]
+async fn an_uncertain_request_waits_once_and_an_approval_grants_it_on_the_record() {
+    let app = spawn_with_fakes(two_emails());
+    let row = ada_waits(&app).await;
+    assert_eq!(app.directory.membership_count(), 0);
+
+    // Asking again says it is already waiting, and queues nothing new.
+    let again = ada_asks(&app).await;
+    assert_eq!(again.body["verdict"], "review", "{}", again.text);
+    assert_eq!(again.body["reason"], "already_waiting");
+    assert_eq!(again.body["recordKey"], row["recordKey"]);
+    assert_eq!(app.audit.records().len(), 1);
+
+    // The screenshot, to an admin only.
+    let shot_uri = format!("/screenshot?key={}", row["screenshotKey"].as_str().unwrap());
+    let shot = get(&app, &shot_uri, ADMIN_KEY).await;
+    assert_eq!(shot.status, StatusCode::OK);
+    assert_eq!(shot.headers["content-type"], "image/png");
+    // The body is bytes; `text` read them lossily, so the PNG signature's first byte is U+FFFD.
+    assert!(shot.text.starts_with("\u{FFFD}PNG\r\n"), "not a PNG");
+    assert_eq!(
+        get(&app, &shot_uri, MEMBER_KEY).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let outside = get(&app, "/screenshot?key=claims/abc", ADMIN_KEY).await;
+    assert_eq!(outside.status, StatusCode::BAD_REQUEST, "{}", outside.text);
+    assert_eq!(outside.body["error"]["field"], "key");
+
+    // A member key cannot settle; an admin key approves, and the record says which key.
+    let body = serde_json::json!({ "recordKey": row["recordKey"], "note": "bob is a colleague in the shot" });
+    let refused = settle(&app, "approve", MEMBER_KEY, body.clone()).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(app.directory.membership_count(), 0);
+    let approved = settle(&app, "approve", ADMIN_KEY, body.clone()).await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.text);
+    let by = approved.body["settlement"]["by"].as_str().unwrap();
+    assert!(by.starts_with("admin-") && !by.contains(ADMIN_KEY), "{by}");
+    assert_eq!(approved.body["settlement"]["approved"], true);
+    assert_eq!(
+        (app.directory.user_count(), app.directory.membership_count()),
+        (1, 1)
+    );
+    let record = &app.audit.records()[row["recordKey"].as_str().unwrap()];
+    assert_eq!(record.applied, Some(true));
+    let settlement = record.settlement.as_ref().unwrap();
+    assert_eq!(
+        (settlement.by.as_str(), settlement.note.as_deref()),
+        (by, Some("bob is a colleague in the shot"))
+    );
+
+    // Settled once: the queue is empty, a second ruling is a conflict, Ada is now Pro.
+    let listed = get(&app, "/reviews", ADMIN_KEY).await;
+    assert_eq!(listed.body, serde_json::json!([]));
+    let twice = settle(&app, "deny", ADMIN_KEY, body).await;
+    assert_eq!(twice.status, StatusCode::CONFLICT, "{}", twice.text);
+    assert_eq!(twice.body["error"]["code"], "conflict");
+    assert_eq!(app.directory.membership_count(), 1);
+    assert_eq!(ada_asks(&app).await.body["verdict"], "already_pro");
+}
+
+#[tokio::test]
+async fn a_denial_grants_nothing_and_the_next_request_is_decided_afresh() {
+    let app = spawn_with_fakes(two_emails());
+    let row = ada_waits(&app).await;
+    let denied = settle(
+        &app,
+        "deny",
+        ADMIN_KEY,
+        serde_json::json!({ "recordKey": row["recordKey"] }),
+    )
+    .await;
+    assert_eq!(denied.status, StatusCode::OK, "{}", denied.text);
+    assert_eq!(denied.body["settlement"]["approved"], false);
+    assert_eq!(app.directory.membership_count(), 0);
+    assert_eq!(
+        get(&app, "/reviews", ADMIN_KEY).await.body,
+        serde_json::json!([])
+    );
+    let next = ada_asks(&app).await;
+    assert_eq!(next.body["reason"], "several_emails", "{}", next.text);
+    assert_eq!(app.audit.records().len(), 2);
+}
+
+#[tokio::test]
+async fn an_approval_whose_grant_fails_is_a_503_and_stays_waiting() {
+    let app = spawn_with_fakes(two_emails());
+    let row = ada_waits(&app).await;
+    let body = serde_json::json!({ "recordKey": row["recordKey"] });
+    app.directory
+        .fail(DirectoryOp::AddMember, Some(Failure::Unavailable));
+    let failed = settle(&app, "approve", ADMIN_KEY, body.clone()).await;
+    assert_eq!(
+        failed.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        failed.text
+    );
+    let record = &app.audit.records()[row["recordKey"].as_str().unwrap()];
+    assert!(record.settlement.is_none() && record.error.is_some());
+    assert_eq!(get(&app, "/reviews", ADMIN_KEY).await.body[0]["email"], ADA);
+
+    app.directory.fail(DirectoryOp::AddMember, None);
+    let retried = settle(&app, "approve", ADMIN_KEY, body).await;
+    assert_eq!(retried.status, StatusCode::OK, "{}", retried.text);
+    assert_eq!(app.directory.membership_count(), 1);
+}
+
+#[tokio::test]
+async fn only_a_waiting_review_can_be_settled() {
+    let app = spawn_with_fakes(two_emails());
+    let row = ada_waits(&app).await;
+    let granted_key = row["recordKey"]
+        .as_str()
+        .unwrap()
+        .replace("-review.json", ".json");
+    for (record_key, status, code) in [
+        (granted_key.as_str(), StatusCode::NOT_FOUND, "not_found"),
+        (
+            "screenshots/../keys.json",
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        ),
+        ("", StatusCode::BAD_REQUEST, "bad_request"),
+    ] {
+        let reply = settle(
+            &app,
+            "approve",
+            ADMIN_KEY,
+            serde_json::json!({ "recordKey": record_key }),
+        )
+        .await;
+        assert_eq!(reply.status, status, "{record_key}: {}", reply.text);
+        assert_eq!(reply.body["error"]["code"], code);
+    }
+    assert_eq!(app.directory.membership_count(), 0);
+}
