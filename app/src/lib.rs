@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod browser;
+pub mod client;
 pub mod domain;
 pub mod pages;
 pub mod server_fns;

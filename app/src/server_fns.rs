@@ -1,14 +1,14 @@
-//! Server functions: the pages' calls into the workflows. Thin: each reads the key, calls the
-//! shared workflow in `ssr::workflow`, and maps an error to its HTTP status.
+//! Server functions: the pages' calls into the workflows. Thin: each reads the key from the
+//! `x-api-key` header (sent by `client::KeyedClient`, never in the body), calls the shared
+//! workflow, and maps an error to its HTTP status.
 
 use crate::api::{ApiError, CheckOutcome, CreatedUser, DecisionSummary};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 /// Request Pro with a screenshot (base64, `data:` URL accepted). Member key.
-#[server(endpoint = "request_pro", input = Json)]
+#[server(endpoint = "request_pro", input = Json, client = crate::client::KeyedClient)]
 pub async fn request_pro(
-    api_key: String,
     email: String,
     first_name: Option<String>,
     last_name: Option<String>,
@@ -17,7 +17,7 @@ pub async fn request_pro(
     use crate::ssr::workflow::{CheckRequest, ImageUpload};
     let services = ssr_glue::services()?;
     let request = CheckRequest {
-        api_key: ssr_glue::key(api_key).await,
+        api_key: ssr_glue::key().await,
         email,
         first_name,
         last_name,
@@ -27,9 +27,8 @@ pub async fn request_pro(
 }
 
 /// Create (or find) a user and add them to the Kiro Pro group. Admin key.
-#[server(endpoint = "create_user", input = Json)]
+#[server(endpoint = "create_user", input = Json, client = crate::client::KeyedClient)]
 pub async fn create_user(
-    api_key: String,
     email: String,
     first_name: Option<String>,
     last_name: Option<String>,
@@ -38,7 +37,7 @@ pub async fn create_user(
     use crate::ssr::workflow::CreateUserRequest;
     let services = ssr_glue::services()?;
     let request = CreateUserRequest {
-        api_key: ssr_glue::key(api_key).await,
+        api_key: ssr_glue::key().await,
         email,
         first_name,
         last_name,
@@ -48,25 +47,24 @@ pub async fn create_user(
 }
 
 /// The newest decisions from the audit store. Admin key.
-#[server(endpoint = "recent_decisions", input = Json)]
-pub async fn recent_decisions(api_key: String) -> Result<Vec<DecisionSummary>, ApiError> {
+#[server(endpoint = "recent_decisions", input = Json, client = crate::client::KeyedClient)]
+pub async fn recent_decisions() -> Result<Vec<DecisionSummary>, ApiError> {
     let services = ssr_glue::services()?;
-    let key = ssr_glue::key(api_key).await;
+    let key = ssr_glue::key().await;
     ssr_glue::respond(services.recent_decisions(key.as_deref(), 50).await)
 }
 
 /// Requests waiting for an administrator, oldest first. Admin key.
-#[server(endpoint = "waiting_reviews", input = Json)]
-pub async fn waiting_reviews(api_key: String) -> Result<Vec<DecisionSummary>, ApiError> {
+#[server(endpoint = "waiting_reviews", input = Json, client = crate::client::KeyedClient)]
+pub async fn waiting_reviews() -> Result<Vec<DecisionSummary>, ApiError> {
     let services = ssr_glue::services()?;
-    let key = ssr_glue::key(api_key).await;
+    let key = ssr_glue::key().await;
     ssr_glue::respond(services.waiting_reviews(key.as_deref()).await)
 }
 
 /// Approve (grant) or deny a request waiting for review. Admin key.
-#[server(endpoint = "settle_review", input = Json)]
+#[server(endpoint = "settle_review", input = Json, client = crate::client::KeyedClient)]
 pub async fn settle_review(
-    api_key: String,
     record_key: String,
     approve: bool,
     note: Option<String>,
@@ -74,7 +72,7 @@ pub async fn settle_review(
     use crate::ssr::review::SettleRequest;
     let services = ssr_glue::services()?;
     let request = SettleRequest {
-        api_key: ssr_glue::key(api_key).await,
+        api_key: ssr_glue::key().await,
         record_key,
         approve,
         note,
@@ -83,11 +81,11 @@ pub async fn settle_review(
 }
 
 /// A decision's screenshot as a `data:` URL, for the admin page. Admin key.
-#[server(endpoint = "screenshot", input = Json)]
-pub async fn screenshot(api_key: String, key: String) -> Result<String, ApiError> {
+#[server(endpoint = "screenshot", input = Json, client = crate::client::KeyedClient)]
+pub async fn screenshot(key: String) -> Result<String, ApiError> {
     use base64::Engine;
     let services = ssr_glue::services()?;
-    let api_key = ssr_glue::key(api_key).await;
+    let api_key = ssr_glue::key().await;
     let png = ssr_glue::respond(services.screenshot(api_key.as_deref(), &key).await)?;
     Ok(format!(
         "data:image/png;base64,{}",
@@ -108,16 +106,13 @@ mod ssr_glue {
             .ok_or_else(|| to_api_error(AppError::Internal("services are not in context".into())))
     }
 
-    /// The key from the `x-api-key` header when present (as API Gateway needs it), else the argument.
-    pub async fn key(from_argument: String) -> Option<String> {
-        let headers: Option<http::HeaderMap> = leptos_axum::extract().await.ok();
+    /// The key from the `x-api-key` header, the only place a key is read from.
+    pub async fn key() -> Option<String> {
+        let headers: http::HeaderMap = leptos_axum::extract().await.ok()?;
         headers
-            .as_ref()
-            .and_then(|h| h.get("x-api-key"))
+            .get("x-api-key")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
-            .filter(|k| !k.trim().is_empty())
-            .or(Some(from_argument))
     }
 
     /// Maps a domain error the one way (`ssr::error`) and sets the response's status (and

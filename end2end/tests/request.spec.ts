@@ -70,6 +70,25 @@ test('an uncertain screenshot waits for review; an admin sees it, approves it, a
   await expect(again).toContainText('already has Kiro Pro');
 });
 
+test('the pages send the key as x-api-key and never in the body, as API Gateway requires', async ({ page }) => {
+  await open(page, '/');
+  await fillRequest(page, keys.member, 'fay@example.com');
+  await page.locator('input[type="file"]').setInputFiles(fixture('dan-available-light.png'));
+  const sent = page.waitForRequest('**/api/request_pro');
+  await page.getByRole('button', { name: 'Request Pro' }).click();
+  const request = await sent;
+  expect(request.headers()['x-api-key']).toBe(keys.member);
+  expect(request.postData() ?? '').not.toContain(keys.member);
+  await expect(page.locator('.result')).toHaveClass(/denied/);
+
+  await open(page, '/admin');
+  const listed = page.waitForRequest('**/api/recent_decisions');
+  await page.locator('input[name="api-key"]').fill(keys.admin);
+  const adminRequest = await listed;
+  expect(adminRequest.headers()['x-api-key']).toBe(keys.admin);
+  expect(adminRequest.postData() ?? '').not.toContain(keys.admin);
+});
+
 test('a screenshot of another account is denied', async ({ page }) => {
   await open(page, '/');
   await fillRequest(page, keys.member, 'zed@example.com');

@@ -19,9 +19,8 @@ pub fn AdminPage() -> impl IntoView {
     let settle = ServerAction::<SettleReview>::new();
 
     let refresh = move || {
-        let api_key = key.get_untracked();
-        if !api_key.trim().is_empty() {
-            recent.dispatch(RecentDecisions { api_key });
+        if !key.get_untracked().trim().is_empty() {
+            recent.dispatch(RecentDecisions {});
         }
     };
     // Load the table once the saved key is known, and again after each change.
@@ -41,7 +40,6 @@ pub fn AdminPage() -> impl IntoView {
         let optional =
             |s: RwSignal<String>| Some(s.get_untracked()).filter(|v| !v.trim().is_empty());
         create.dispatch(CreateUser {
-            api_key: key.get_untracked(),
             email: email.get_untracked(),
             first_name: optional(first),
             last_name: optional(last),
@@ -97,7 +95,7 @@ pub fn AdminPage() -> impl IntoView {
                                 };
                                 let label = verdict_label(row.verdict, row.settlement.as_ref());
                                 let shot = (row.verdict != Verdict::AlreadyPro).then(|| view! {
-                                    <ScreenshotView key screenshot_key=row.screenshot_key.clone()/>
+                                    <ScreenshotView screenshot_key=row.screenshot_key.clone()/>
                                 });
                                 view! {
                                     <tr class=class>

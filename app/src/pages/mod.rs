@@ -7,7 +7,8 @@ pub mod reviews;
 use crate::api::ApiError;
 use leptos::prelude::*;
 
-/// An API key input with a show/hide toggle, remembered for the tab in sessionStorage.
+/// An API key input with a show/hide toggle, remembered for the tab in sessionStorage, and
+/// the key the page's server-function calls send (`client::set_api_key`).
 #[component]
 pub fn KeyField(
     key: RwSignal<String>,
@@ -18,6 +19,7 @@ pub fn KeyField(
     let shown = RwSignal::new(false);
     Effect::new(move |_| {
         if let Some(saved) = crate::browser::session_get(storage_key) {
+            crate::client::set_api_key(&saved);
             key.set(saved);
         }
     });
@@ -33,6 +35,7 @@ pub fn KeyField(
                     on:input=move |ev| {
                         let value = event_target_value(&ev);
                         crate::browser::session_set(storage_key, &value);
+                        crate::client::set_api_key(&value);
                         key.set(value);
                     }
                 />

@@ -64,7 +64,6 @@ pub fn RequestPage() -> impl IntoView {
         let optional =
             |s: RwSignal<String>| Some(s.get_untracked()).filter(|v| !v.trim().is_empty());
         request.dispatch(RequestPro {
-            api_key: key.get_untracked(),
             email: email.get_untracked(),
             first_name: optional(first),
             last_name: optional(last),

@@ -12,9 +12,8 @@ use leptos::prelude::*;
 pub fn PendingReviews(key: RwSignal<String>, settle: ServerAction<SettleReview>) -> impl IntoView {
     let waiting = ServerAction::<WaitingReviews>::new();
     let refresh = move || {
-        let api_key = key.get_untracked();
-        if !api_key.trim().is_empty() {
-            waiting.dispatch(WaitingReviews { api_key });
+        if !key.get_untracked().trim().is_empty() {
+            waiting.dispatch(WaitingReviews {});
         }
     };
     Effect::new(move |_| {
@@ -37,7 +36,7 @@ pub fn PendingReviews(key: RwSignal<String>, settle: ServerAction<SettleReview>)
                 Some(Ok(rows)) if rows.is_empty() => view! { <p class="hint">"Nothing is waiting for review."</p> }.into_any(),
                 Some(Ok(rows)) => view! {
                     <ul class="pending">
-                        {rows.into_iter().map(|row| view! { <PendingItem row key settle/> }).collect_view()}
+                        {rows.into_iter().map(|row| view! { <PendingItem row settle/> }).collect_view()}
                     </ul>
                 }.into_any(),
             }}
@@ -47,11 +46,7 @@ pub fn PendingReviews(key: RwSignal<String>, settle: ServerAction<SettleReview>)
 
 /// One waiting request: the facts on the left, the screenshot on the right.
 #[component]
-fn PendingItem(
-    row: DecisionSummary,
-    key: RwSignal<String>,
-    settle: ServerAction<SettleReview>,
-) -> impl IntoView {
+fn PendingItem(row: DecisionSummary, settle: ServerAction<SettleReview>) -> impl IntoView {
     let note = RwSignal::new(String::new());
     let record_key = StoredValue::new(row.record_key.clone());
     let busy = settle.pending();
@@ -60,7 +55,6 @@ fn PendingItem(
             return;
         }
         settle.dispatch(SettleReview {
-            api_key: key.get_untracked(),
             record_key: record_key.get_value(),
             approve,
             note: Some(note.get_untracked()).filter(|n| !n.trim().is_empty()),
@@ -97,7 +91,7 @@ fn PendingItem(
                     </button>
                 </div>
             </div>
-            <ScreenshotView key screenshot_key=row.screenshot_key load_now=true/>
+            <ScreenshotView screenshot_key=row.screenshot_key load_now=true/>
         </li>
     }
 }
@@ -105,7 +99,6 @@ fn PendingItem(
 /// A decision's screenshot, fetched with the admin key (never a public URL).
 #[component]
 pub fn ScreenshotView(
-    key: RwSignal<String>,
     screenshot_key: String,
     /// Load at once instead of on a click.
     #[prop(default = false)]
@@ -115,7 +108,6 @@ pub fn ScreenshotView(
     let screenshot_key = StoredValue::new(screenshot_key);
     let load = move || {
         shot.dispatch(Screenshot {
-            api_key: key.get_untracked(),
             key: screenshot_key.get_value(),
         });
     };

@@ -561,13 +561,21 @@ async fn server_functions_share_the_workflow_and_its_status_codes() {
         b64(&fixture("depleted-dark.png"))
     );
     let granted = app
-        .server_fn("request_pro", json!({ "api_key": MEMBER_KEY, "email": ADA, "first_name": null, "last_name": null, "image": data_url }))
+        .server_fn(
+            "request_pro",
+            Some(MEMBER_KEY),
+            json!({ "email": ADA, "first_name": null, "last_name": null, "image": data_url }),
+        )
         .await;
     assert_eq!(granted.status, StatusCode::OK, "{}", granted.text);
     assert_eq!(granted.body["verdict"], "granted");
 
     let forbidden = app
-        .server_fn("create_user", json!({ "api_key": MEMBER_KEY, "email": "x@example.com", "first_name": null, "last_name": null, "display_name": null }))
+        .server_fn(
+            "create_user",
+            Some(MEMBER_KEY),
+            json!({ "email": "x@example.com", "first_name": null, "last_name": null, "display_name": null }),
+        )
         .await;
     assert_eq!(
         forbidden.status,
@@ -578,16 +586,29 @@ async fn server_functions_share_the_workflow_and_its_status_codes() {
     assert_eq!(forbidden.body["code"], "forbidden");
 
     let recent = app
-        .server_fn("recent_decisions", json!({ "api_key": ADMIN_KEY }))
+        .server_fn("recent_decisions", Some(ADMIN_KEY), json!({}))
         .await;
     assert_eq!(recent.status, StatusCode::OK, "{}", recent.text);
     assert_eq!(recent.body[0]["email"], ADA);
     assert_eq!(recent.body[0]["verdict"], "granted");
 
     let member_reads = app
-        .server_fn("recent_decisions", json!({ "api_key": MEMBER_KEY }))
+        .server_fn("recent_decisions", Some(MEMBER_KEY), json!({}))
         .await;
     assert_eq!(member_reads.status, StatusCode::FORBIDDEN);
+
+    // A key in the body (as the pages once sent it) counts for nothing: API Gateway would
+    // refuse such a call, so the server does too.
+    let key_in_body = app
+        .server_fn("recent_decisions", None, json!({ "api_key": ADMIN_KEY }))
+        .await;
+    assert_eq!(
+        key_in_body.status,
+        StatusCode::UNAUTHORIZED,
+        "{}",
+        key_in_body.text
+    );
+    assert_eq!(key_in_body.body["code"], "missing_key");
 }
 
 #[tokio::test]

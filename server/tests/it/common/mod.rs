@@ -249,9 +249,9 @@ impl TestApp {
             .await
     }
 
-    /// Calls a server function the way the browser does.
-    pub async fn server_fn(&self, name: &str, args: serde_json::Value) -> Reply {
-        self.post_json(&format!("/api/{name}"), None, args).await
+    /// Calls a server function the way the pages' client does: the key as `x-api-key`.
+    pub async fn server_fn(&self, name: &str, key: Option<&str>, args: serde_json::Value) -> Reply {
+        self.post_json(&format!("/api/{name}"), key, args).await
     }
 
     pub async fn user_count(&self) -> i64 {
