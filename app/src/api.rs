@@ -152,6 +152,61 @@ impl leptos::server_fn::error::FromServerFnError for ApiError {
             other => Self::new(ErrorCode::Internal, other.to_string()),
         }
     }
+
+    /// Reads an error answer whoever sent it: a server function's `ApiError`, the JSON
+    /// endpoints' and the gateway responses' `{"error": {...}}`, or API Gateway's own
+    /// `{"message": "..."}` when no gateway response was configured. Never a parser's message.
+    fn de(data: leptos::server_fn::Bytes) -> Self {
+        #[derive(Deserialize)]
+        struct Wrapped {
+            error: ApiError,
+        }
+        #[derive(Deserialize)]
+        struct GatewayDefault {
+            message: String,
+        }
+        serde_json::from_slice::<ApiError>(&data)
+            .or_else(|_| serde_json::from_slice::<Wrapped>(&data).map(|w| w.error))
+            .unwrap_or_else(|_| match serde_json::from_slice::<GatewayDefault>(&data) {
+                Ok(gateway) => Self::from_gateway_default(&gateway.message),
+                Err(_) => Self::new(
+                    ErrorCode::Internal,
+                    "The server's answer could not be read. Try again in a moment.",
+                ),
+            })
+    }
+}
+
+impl ApiError {
+    /// API Gateway's default answers (`{"message": "Forbidden"}` and the like), in our words.
+    fn from_gateway_default(message: &str) -> Self {
+        let (code, words) = match message.to_ascii_lowercase().as_str() {
+            "forbidden" => (
+                ErrorCode::Forbidden,
+                "An API key is required, and it must be a valid one: enter the key you were given.",
+            ),
+            "too many requests" | "limit exceeded" => (
+                ErrorCode::RateLimited,
+                "Too many requests with this key: wait a moment and try again.",
+            ),
+            "request too long" | "request entity too large" => (
+                ErrorCode::TooLarge,
+                "The request is too large: send a smaller screenshot.",
+            ),
+            "endpoint request timed out" => (
+                ErrorCode::Timeout,
+                "The server did not answer in time; try again in a moment.",
+            ),
+            "missing authentication token" | "not found" => {
+                (ErrorCode::NotFound, "There is nothing at this address.")
+            }
+            _ => (
+                ErrorCode::Unavailable,
+                "The server could not take the request right now; try again in a moment.",
+            ),
+        };
+        Self::new(code, words)
+    }
 }
 
 /// What a request for Pro came to.
@@ -408,4 +463,68 @@ pub fn describe_counters(counters: &[UsageCounter]) -> String {
         })
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use leptos::server_fn::error::FromServerFnError;
+
+    fn read(body: &str) -> ApiError {
+        ApiError::de(leptos::server_fn::Bytes::from(body.to_owned()))
+    }
+
+    #[test]
+    fn error_answers_read_the_same_whoever_sent_them() {
+        let ours = ApiError::new(ErrorCode::RateLimited, "wait");
+        let as_server_fn = serde_json::to_string(&ours).unwrap();
+        assert_eq!(read(&as_server_fn), ours);
+        let wrapped = format!("{{\"error\":{as_server_fn}}}");
+        assert_eq!(read(&wrapped), ours);
+
+        let gateway = read(r#"{"message":"Forbidden"}"#);
+        assert_eq!(gateway.code, ErrorCode::Forbidden);
+        assert!(gateway.message.contains("API key"), "{}", gateway.message);
+        assert_eq!(
+            read(r#"{"message":"Endpoint request timed out"}"#).code,
+            ErrorCode::Timeout
+        );
+        assert_eq!(
+            read(r#"{"message": "Too Many Requests"}"#).code,
+            ErrorCode::RateLimited
+        );
+
+        let garbage = read("<html>Bad Gateway</html>");
+        assert_eq!(garbage.code, ErrorCode::Internal);
+        assert!(!garbage.message.contains("line 1"), "{}", garbage.message);
+    }
+
+    #[test]
+    fn code_names_are_the_wire_names() {
+        use ErrorCode as C;
+        for code in [
+            C::BadRequest,
+            C::MissingKey,
+            C::Forbidden,
+            C::NotFound,
+            C::MethodNotAllowed,
+            C::Conflict,
+            C::TooLarge,
+            C::UnsupportedMediaType,
+            C::UnprocessableImage,
+            C::RateLimited,
+            C::Internal,
+            C::Unavailable,
+            C::Timeout,
+            C::Network,
+        ] {
+            assert_eq!(
+                serde_json::to_value(code).unwrap(),
+                serde_json::Value::from(code.as_str())
+            );
+            if code != C::Network {
+                assert_eq!(C::for_status(code.status()), code, "{code}");
+            }
+        }
+    }
 }

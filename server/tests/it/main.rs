@@ -1,11 +1,13 @@
 //! The server's integration tests, in one binary (one link on 2 cores instead of one per file):
-//! the real router on the embedded default, the AWS adapters at the wire, the Lambda path, the
+//! the real router on the embedded default, the AWS adapters at the wire, the gateway's own
+//! answers from the template, the Lambda path, the
 //! OCR fixtures, the workflow over in-memory fakes, and one contract suite per port.
 
 mod api;
 mod aws;
 mod common;
 mod contracts;
+mod edge;
 mod lambda;
 mod ocr_fixtures;
 mod review;
