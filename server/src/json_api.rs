@@ -3,7 +3,7 @@
 //! `POST /reviews/approve|deny`, `GET /screenshot?key=…`). They call the same workflows as the
 //! pages.
 
-use crate::state::{body_too_large, AppState, MAX_BODY_BYTES};
+use crate::state::{body_too_large, AppState, MAX_JSON_BODY_BYTES, MAX_MULTIPART_BODY_BYTES};
 use app::api::{CheckOutcome, CreatedUser, DecisionSummary};
 use app::ssr::review::SettleRequest;
 use app::ssr::workflow::{CheckRequest, CreateUserRequest, ImageUpload};
@@ -72,9 +72,9 @@ async fn json_body<T: for<'de> Deserialize<'de>>(request: Request) -> AppResult<
                 .into(),
         ));
     }
-    let bytes = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
+    let bytes = axum::body::to_bytes(request.into_body(), MAX_JSON_BODY_BYTES)
         .await
-        .map_err(|_| body_too_large())?;
+        .map_err(|_| body_too_large(MAX_JSON_BODY_BYTES))?;
     serde_json::from_slice(&bytes).map_err(|e| {
         AppError::invalid(
             Field::Body,
@@ -111,7 +111,7 @@ pub async fn check_credits(
 async fn read_multipart(request: Request, api_key: Option<String>) -> AppResult<CheckRequest> {
     let bad = |e: axum::extract::multipart::MultipartError| {
         if e.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
-            body_too_large()
+            body_too_large(MAX_MULTIPART_BODY_BYTES)
         } else {
             AppError::invalid(
                 Field::Body,

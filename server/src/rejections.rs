@@ -3,7 +3,7 @@
 //! here into `{"error": {"code", "message"}}` with the same status. Browsers asking for a page
 //! keep the HTML 404; server functions' own error bodies are left as Leptos encodes them.
 
-use crate::state::body_too_large;
+use crate::state::{body_limit, body_too_large};
 use app::api::{ApiError, ErrorCode};
 use app::ssr::error::{request_id, to_api_error};
 use axum::extract::Request;
@@ -18,6 +18,7 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| accept.contains("text/html"));
     let method = request.method().clone();
+    let limit = body_limit(request.headers());
     let response = next.run(request).await;
     let status = response.status();
     let already_ours = is_json(&response)
@@ -27,7 +28,7 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
         return response;
     }
     let api = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => to_api_error(body_too_large()),
+        StatusCode::PAYLOAD_TOO_LARGE => to_api_error(body_too_large(limit)),
         StatusCode::METHOD_NOT_ALLOWED => ApiError::new(
             ErrorCode::MethodNotAllowed,
             format!("This address does not accept {method} requests."),

@@ -3,11 +3,11 @@
 
 use crate::json_api;
 use crate::rejections::json_errors;
-use crate::state::{AppState, MAX_BODY_BYTES};
+use crate::state::{AppState, MAX_JSON_BODY_BYTES, MAX_MULTIPART_BODY_BYTES};
 use app::shell;
 use app::ssr::security::content_security_policy;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -32,7 +32,11 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(page.clone()))
         .route("/admin", get(page))
         .route("/healthz", get(json_api::healthz))
-        .route("/check-credits", post(json_api::check_credits))
+        // Multipart is read under axum's DefaultBodyLimit (2 MB unless told otherwise).
+        .route(
+            "/check-credits",
+            post(json_api::check_credits).layer(DefaultBodyLimit::max(MAX_MULTIPART_BODY_BYTES)),
+        )
         .route("/create-user", post(json_api::create_user))
         .route("/reviews", get(json_api::waiting_reviews))
         .route("/reviews/approve", post(json_api::approve_review))
@@ -47,7 +51,7 @@ pub fn app(state: AppState) -> Router {
         // anything else, then every error not already JSON (a bare 413 from the body limit,
         // axum's 405) is made JSON.
         .layer(axum::middleware::from_fn(json_errors))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(MAX_JSON_BODY_BYTES))
         .layer(cors)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,

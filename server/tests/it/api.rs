@@ -116,10 +116,11 @@ async fn every_error_is_json_even_the_frameworks_own() {
         .await;
     assert_eq!(big.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", big.text);
     assert_eq!(big.body["error"]["code"], "too_large", "{}", big.text);
+    let limit = app::domain::megabytes(server::state::MAX_JSON_BODY_BYTES);
     assert!(big.body["error"]["message"]
         .as_str()
         .unwrap()
-        .contains("6 MB"));
+        .contains(&limit));
 
     let wrong_method = app
         .send(
@@ -533,24 +534,74 @@ async fn a_hung_analyzer_is_a_504_and_grants_nothing() {
 #[tokio::test]
 async fn multipart_uploads_work_like_json() {
     let app = spawn_app().await;
-    let boundary = "kiro-boundary";
-    let mut body = Vec::new();
-    for (name, value) in [("email", ADA), ("firstName", "Ada")] {
-        body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
-    }
-    body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"shot.png\"\r\nContent-Type: image/png\r\n\r\n").as_bytes());
-    body.extend(fixture("thousand-light.png"));
-    body.extend(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let (content_type, body) = multipart_request(ADA, &fixture("thousand-light.png"));
     let reply = app
-        .post_raw(
-            "/check-credits",
-            Some(MEMBER_KEY),
-            &format!("multipart/form-data; boundary={boundary}"),
-            body,
-        )
+        .post_raw("/check-credits", Some(MEMBER_KEY), &content_type, body)
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     assert_eq!(reply.body["verdict"], "granted");
+}
+
+/// A PNG of noise (it does not compress) of nearly `MAX_IMAGE_BYTES`.
+fn incompressible_png() -> Vec<u8> {
+    let mut seed: u32 = 0x9e37_79b9;
+    let side = 1150;
+    let pixels = image::RgbImage::from_fn(side, side, |_, _| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        let [r, g, b, _] = seed.to_le_bytes();
+        image::Rgb([r, g, b])
+    });
+    let mut png = Vec::new();
+    pixels
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    png
+}
+
+#[tokio::test]
+async fn any_screenshot_under_the_image_limit_passes_by_multipart_and_json_alike() {
+    let png = incompressible_png();
+    let limit = app::domain::MAX_IMAGE_BYTES;
+    assert!(
+        png.len() > limit * 9 / 10 && png.len() <= limit,
+        "{}",
+        png.len()
+    );
+    let app = spawn_with_fakes(app::api::Evidence::default());
+    let as_multipart = |image: &[u8]| {
+        let (content_type, body) = multipart_request(ADA, image);
+        Request::post("/check-credits")
+            .header("content-type", content_type)
+            .header("x-api-key", MEMBER_KEY)
+            .body(Body::from(body))
+            .unwrap()
+    };
+
+    let multipart = send(&app.router, as_multipart(&png)).await;
+    assert_eq!(multipart.status, StatusCode::OK, "{}", multipart.text);
+    let json = send(&app.router, check_request(Some(MEMBER_KEY), ADA, &png)).await;
+    assert_eq!(json.status, StatusCode::OK, "{}", json.text);
+
+    // One byte over the multipart limit: what API Gateway would base64 past Lambda's payload.
+    let around = multipart_request(ADA, &[]).1.len();
+    let mut padded = png.clone();
+    padded.resize(server::state::MAX_MULTIPART_BODY_BYTES + 1 - around, 0);
+    assert_eq!(
+        around + padded.len(),
+        server::state::MAX_MULTIPART_BODY_BYTES + 1
+    );
+    let over = send(&app.router, as_multipart(&padded)).await;
+    assert_eq!(over.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", over.text);
+    let message = over.body["error"]["message"].as_str().unwrap();
+    let stated = app::domain::megabytes(server::state::MAX_MULTIPART_BODY_BYTES);
+    assert!(message.contains(&stated), "{message}");
+    assert_eq!(
+        app.audit.records().len(),
+        2,
+        "the refused upload left no record"
+    );
 }
 
 #[tokio::test]

@@ -127,7 +127,8 @@ async fn a_body_over_the_limit_is_413_json() {
         &response.to_string()[..300]
     );
     let error = body_json(&response);
-    assert!(error["error"]["message"].as_str().unwrap().contains("6 MB"));
+    let limit = app::domain::megabytes(server::state::MAX_JSON_BODY_BYTES);
+    assert!(error["error"]["message"].as_str().unwrap().contains(&limit));
 }
 
 #[test]

@@ -137,6 +137,25 @@ pub fn used_up_counter() -> app::api::UsageCounter {
     }
 }
 
+/// A `/check-credits` multipart form (email, first name, image): its content type and body.
+pub fn multipart_request(email: &str, image: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "kiro-boundary";
+    let mut body = Vec::new();
+    for (name, value) in [("email", email), ("firstName", "Ada")] {
+        body.extend(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                .as_bytes(),
+        );
+    }
+    body.extend(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"shot.png\"\r\nContent-Type: image/png\r\n\r\n")
+            .as_bytes(),
+    );
+    body.extend(image);
+    body.extend(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
 /// `POST /check-credits` as JSON, as a script sends it.
 pub fn check_request(key: Option<&str>, email: &str, image: &[u8]) -> Request<Body> {
     let body = serde_json::json!({ "email": email, "image": b64(image), "firstName": "Ada" });
