@@ -2,14 +2,19 @@
 # Deploys Kiro Access to an AWS account: builds the package, uploads it, creates or updates the
 # stack and uploads the site assets (content-hashed names, cached for a year). Idempotent.
 #
-#   infra/deploy.sh STACK_NAME IDENTITY_STORE_ID CODE_BUCKET [extra parameter overrides...]
+#   infra/deploy.sh STACK_NAME IDENTITY_STORE_ID GROUP_ID CODE_BUCKET [extra parameter overrides...]
+#
+# GROUP_ID is the existing Identity Store group whose members get Kiro Pro (the function may add
+# members to it and to no other group):
+#   aws identitystore get-group-id --identity-store-id d-... \
+#     --alternate-identifier '{"UniqueAttribute":{"AttributePath":"displayName","AttributeValue":"Kiro Pro"}}'
 #
 # Needs the AWS CLI (v2, or `pip install awscli`) with credentials for the target account, and a
 # bucket for the Lambda package in the stack's region. Keys: see infra/rotate-keys.sh.
 set -euo pipefail
-[ $# -ge 3 ] || { sed -n '2,9p' "$0"; exit 2; }
-stack=$1 store=$2 code_bucket=$3
-shift 3
+[ $# -ge 4 ] || { sed -n '2,14p' "$0"; exit 2; }
+stack=$1 store=$2 group=$3 code_bucket=$4
+shift 4
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
@@ -43,7 +48,8 @@ aws cloudformation deploy \
   --template-file infra/template.yaml \
   --capabilities CAPABILITY_IAM \
   --no-fail-on-empty-changeset \
-  --parameter-overrides "IdentityStoreId=$store" "CodeBucket=$code_bucket" "CodeKey=$key" "$@"
+  --parameter-overrides "IdentityStoreId=$store" "GroupId=$group" "CodeBucket=$code_bucket" \
+  "CodeKey=$key" "$@"
 
 upload_assets "$(output AssetsBucket)" # the first deploy has only now made the bucket
 

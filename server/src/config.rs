@@ -254,7 +254,8 @@ impl Config {
     }
 
     /// Applies what Parameter Store holds under `KIRO_SSM_PATH` (read by `startup`):
-    /// `member-keys`, `admin-keys` (comma-separated), `prompt`, `group-id`.
+    /// `member-keys`, `admin-keys` (comma-separated), `prompt`. Not the group: its id comes from
+    /// the stack (`KIRO_GROUP_ID`), which also limits the role to that one group.
     pub fn apply_parameters(&mut self, found: &HashMap<String, String>) {
         if let Some(v) = found.get("member-keys") {
             self.member_keys = secrets(split_list(v));
@@ -266,9 +267,6 @@ impl Config {
             if let Some(prompt) = found.get("prompt").and_then(|v| meaningful(v)) {
                 settings.prompt = Some(prompt);
             }
-        }
-        if let Some(id) = found.get("group-id").and_then(|v| meaningful(v)) {
-            self.group_id = Some(id);
         }
     }
 

@@ -215,7 +215,9 @@ async fn parameters_are_read_across_pages_and_configure_the_app() {
         panic!("bedrock expected")
     };
     assert_eq!(bedrock.prompt.as_deref(), Some("Read the page."));
-    assert_eq!(config.group_id.as_deref(), Some("g-123"));
+    // The group comes from the stack (KIRO_GROUP_ID), never from a writable parameter: the
+    // role may add members to that group only.
+    assert_eq!(config.group_id, None);
 }
 
 // ---- Bedrock ---------------------------------------------------------------------------------
