@@ -34,6 +34,8 @@ pub enum DirectoryBackend {
     Sqlite,
     IdentityStore {
         store_id: String,
+        /// IAM Identity Center's region, when it is not the function's.
+        region: Option<String>,
     },
 }
 
@@ -190,6 +192,7 @@ impl Config {
             "identitystore" => DirectoryBackend::IdentityStore {
                 store_id: vars
                     .required("KIRO_IDENTITY_STORE_ID", "KIRO_DIRECTORY=identitystore")?,
+                region: vars.get("KIRO_IDENTITY_STORE_REGION"),
             },
             other => bail!("KIRO_DIRECTORY={other:?}: use \"sqlite\" or \"identitystore\""),
         };
@@ -210,9 +213,14 @@ impl Config {
                 if max_attempts == 0 {
                     bail!("KIRO_BEDROCK_MAX_ATTEMPTS must be at least 1");
                 }
+                let region = vars.get("KIRO_BEDROCK_REGION");
+                let model_id = vars.get("KIRO_BEDROCK_MODEL_ID").unwrap_or_else(|| {
+                    let effective = region.clone().or_else(|| vars.get("AWS_REGION"));
+                    bedrock::default_model_for(effective.as_deref())
+                });
                 AnalyzerBackend::Bedrock(BedrockSettings {
-                    model_id: vars.or("KIRO_BEDROCK_MODEL_ID", bedrock::DEFAULT_MODEL_ID),
-                    region: vars.get("KIRO_BEDROCK_REGION"),
+                    model_id,
+                    region,
                     timeout: vars.seconds("KIRO_BEDROCK_TIMEOUT_SECS", 30.0)?,
                     max_attempts,
                     initial_backoff: Duration::from_millis(
@@ -345,7 +353,8 @@ mod tests {
         assert_eq!(
             c.directory,
             DirectoryBackend::IdentityStore {
-                store_id: "d-123".into()
+                store_id: "d-123".into(),
+                region: None,
             }
         );
         assert_eq!(
@@ -359,6 +368,50 @@ mod tests {
         };
         assert_eq!(b.timeout, Duration::from_millis(2500));
         assert_eq!(b.model_id, bedrock::DEFAULT_MODEL_ID);
+    }
+
+    #[test]
+    fn the_model_and_the_directory_follow_the_regions_they_live_in() {
+        let bedrock_in = |pairs: &[(&str, &str)]| {
+            let mut all = vec![("KIRO_ANALYZER", "bedrock")];
+            all.extend_from_slice(pairs);
+            match parse(&all).unwrap().analyzer {
+                AnalyzerBackend::Bedrock(b) => b.model_id,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(bedrock_in(&[]), "us.amazon.nova-pro-v1:0");
+        assert_eq!(
+            bedrock_in(&[("AWS_REGION", "eu-central-1")]),
+            "eu.amazon.nova-pro-v1:0"
+        );
+        assert_eq!(
+            bedrock_in(&[
+                ("AWS_REGION", "eu-central-1"),
+                ("KIRO_BEDROCK_REGION", "ap-northeast-1")
+            ]),
+            "apac.amazon.nova-pro-v1:0"
+        );
+        assert_eq!(
+            bedrock_in(&[
+                ("AWS_REGION", "eu-west-1"),
+                ("KIRO_BEDROCK_MODEL_ID", "my-profile")
+            ]),
+            "my-profile"
+        );
+        let c = parse(&[
+            ("KIRO_DIRECTORY", "identitystore"),
+            ("KIRO_IDENTITY_STORE_ID", "d-123"),
+            ("KIRO_IDENTITY_STORE_REGION", "eu-west-1"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.directory,
+            DirectoryBackend::IdentityStore {
+                store_id: "d-123".into(),
+                region: Some("eu-west-1".into()),
+            }
+        );
     }
 
     #[test]

@@ -84,10 +84,16 @@ pub async fn services(config: &Config) -> anyhow::Result<Services> {
         DirectoryBackend::Sqlite => Arc::new(SqliteDirectory::open(
             &config.data_dir.join("directory.sqlite"),
         )?),
-        DirectoryBackend::IdentityStore { store_id } => Arc::new(IdentityStoreDirectory::new(
-            aws_sdk_identitystore::Client::new(sdk().await),
-            store_id.clone(),
-        )),
+        DirectoryBackend::IdentityStore { store_id, region } => {
+            let mut client = aws_sdk_identitystore::config::Builder::from(sdk().await);
+            if let Some(region) = region {
+                client = client.region(aws_sdk_identitystore::config::Region::new(region.clone()));
+            }
+            Arc::new(IdentityStoreDirectory::new(
+                aws_sdk_identitystore::Client::from_conf(client.build()),
+                store_id.clone(),
+            ))
+        }
     };
     let audit: Arc<dyn AuditStore> = match &config.audit_store {
         AuditBackend::Files => Arc::new(FileAuditStore::open(&config.data_dir)?),

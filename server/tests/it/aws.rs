@@ -44,6 +44,7 @@ impl AwsPlace {
         config.aws.endpoint_url = Some(moto::endpoint());
         config.directory = DirectoryBackend::IdentityStore {
             store_id: self.store_id.clone(),
+            region: Some(IDENTITY_REGION.into()),
         };
         config.audit_store = AuditBackend::S3 {
             bucket: self.bucket.clone(),
@@ -74,11 +75,21 @@ pub async fn sdk(endpoint: &str) -> aws_config::SdkConfig {
     .await
 }
 
+/// Where the app's Identity Store lives in these tests: not the SDK's default region (moto
+/// keeps each region apart), as IAM Identity Center often is not the function's.
+const IDENTITY_REGION: &str = "eu-west-1";
+
 async fn directory_at(endpoint: &str, store: &str) -> IdentityStoreDirectory {
-    IdentityStoreDirectory::new(
-        aws_sdk_identitystore::Client::new(&sdk(endpoint).await),
-        store,
-    )
+    directory_in(endpoint, store, IDENTITY_REGION).await
+}
+
+async fn directory_in(endpoint: &str, store: &str, region: &str) -> IdentityStoreDirectory {
+    let conf = aws_sdk_identitystore::config::Builder::from(&sdk(endpoint).await)
+        .region(aws_sdk_identitystore::config::Region::new(
+            region.to_owned(),
+        ))
+        .build();
+    IdentityStoreDirectory::new(aws_sdk_identitystore::Client::from_conf(conf), store)
 }
 
 async fn s3_client() -> aws_sdk_s3::Client {
@@ -406,6 +417,9 @@ async fn check_credits_end_to_end_on_aws() {
         .unwrap()
         .expect("group created");
     assert!(dir.is_member(&group, &user).await.unwrap());
+    // ... in the configured region, not the SDK's default one.
+    let elsewhere = directory_in(&moto::endpoint(), &place.store_id, "us-east-1").await;
+    assert_eq!(elsewhere.find_user("ada@example.com").await.unwrap(), None);
 
     // The screenshot and the record are in S3, with the model's usage.
     let s3 = s3_client().await;
@@ -517,7 +531,11 @@ async fn concurrent_duplicate_grants_on_aws_make_one_user() {
         ));
     }
     // Exactly one user; the group was created once (a duplicate would have been a conflict).
-    let identity = aws_sdk_identitystore::Client::new(&sdk(&moto::endpoint()).await);
+    let identity = aws_sdk_identitystore::Client::from_conf(
+        aws_sdk_identitystore::config::Builder::from(&sdk(&moto::endpoint()).await)
+            .region(aws_sdk_identitystore::config::Region::new(IDENTITY_REGION))
+            .build(),
+    );
     let users = identity
         .list_users()
         .identity_store_id(&store)

@@ -21,6 +21,18 @@ use std::collections::HashMap;
 /// Our name for this port in messages; the SDK's error (which names Bedrock) is the source.
 const SERVICE: &str = "the screenshot reader";
 pub const DEFAULT_MODEL_ID: &str = "us.amazon.nova-pro-v1:0";
+
+/// Nova Pro's cross-region inference profile for the geography of `region` (`eu-west-1` →
+/// `eu.amazon.nova-pro-v1:0`): a `us.` profile is refused outside the US. Regions of other
+/// geographies (and none) get the US profile; set `KIRO_BEDROCK_MODEL_ID` there.
+pub fn default_model_for(region: Option<&str>) -> String {
+    let geography = match region.and_then(|r| r.split('-').next()) {
+        Some("eu") => "eu",
+        Some("ap") => "apac",
+        _ => return DEFAULT_MODEL_ID.to_owned(),
+    };
+    format!("{geography}.amazon.nova-pro-v1:0")
+}
 pub const TOOL_NAME: &str = "report_usage_evidence";
 
 /// The built-in system prompt; Parameter Store or `KIRO_PROMPT` may replace it.
