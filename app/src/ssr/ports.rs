@@ -64,9 +64,11 @@ pub struct NewUser {
 
 /// Users, groups and memberships, shaped like the Identity Store's API so adapters stay thin.
 /// The contract (every adapter and fake passes `tests/it/contracts/directory.rs`):
-/// - `find_user` MUST find a user created with `create_user` by its user name, and MUST return
-///   `None` for a name never created (the workflow always sends lower-cased emails; the local
-///   adapters also match any letter case, which the Identity Store does not document);
+/// - `find_user(email)` MUST find a user created with `create_user` by its user name, MUST find
+///   a user whose user name is something else by its email (people made by hand or by an
+///   identity provider), and MUST return `None` when neither matches (the workflow always sends
+///   lower-cased emails; the local adapters also match any letter case, which the Identity
+///   Store does not document);
 /// - `create_user` MUST return `Conflict` when the user name is taken;
 /// - `find_group` / `create_group` likewise for a group's display name;
 /// - `is_member` MUST be false until `add_member` succeeded for that pair, true after;
@@ -74,8 +76,8 @@ pub struct NewUser {
 ///   ConflictException) and leave one membership.
 #[async_trait]
 pub trait Directory: Send + Sync {
-    /// GetUserId by UserName.
-    async fn find_user(&self, user_name: &str) -> PortResult<Option<String>>;
+    /// GetUserId by UserName, then by emails.value.
+    async fn find_user(&self, email: &str) -> PortResult<Option<String>>;
     /// CreateUser; `Conflict` when the user name is taken.
     async fn create_user(&self, user: &NewUser) -> PortResult<String>;
     /// GetGroupId by DisplayName.

@@ -100,12 +100,14 @@ fn new_id() -> String {
 
 #[async_trait]
 impl Directory for SqliteDirectory {
-    async fn find_user(&self, user_name: &str) -> PortResult<Option<String>> {
-        let user_name = user_name.to_owned();
+    async fn find_user(&self, email: &str) -> PortResult<Option<String>> {
+        let email = email.to_owned();
         self.with(move |c| {
+            // By user name first, then by email, as the Identity Store adapter does.
             c.query_row(
-                "SELECT user_id FROM users WHERE user_name = ?1",
-                [user_name],
+                "SELECT user_id FROM users WHERE user_name = ?1 OR email = ?1 COLLATE NOCASE
+                 ORDER BY user_name = ?1 DESC, created_at LIMIT 1",
+                [email],
                 |r| r.get(0),
             )
             .optional()

@@ -38,24 +38,26 @@ impl IdentityStoreDirectory {
 
 #[async_trait]
 impl Directory for IdentityStoreDirectory {
-    async fn find_user(&self, user_name: &str) -> PortResult<Option<String>> {
-        let found = self
-            .client
-            .get_user_id()
-            .identity_store_id(&self.store_id)
-            .alternate_identifier(Self::unique("userName", user_name)?)
-            .send()
-            .await;
-        match found {
-            Ok(out) => Ok(Some(out.user_id().to_owned())),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                Ok(None)
+    async fn find_user(&self, email: &str) -> PortResult<Option<String>> {
+        // Users this app made have the email as their user name; others (made by hand or by
+        // an identity provider) may not, and are found by their email.
+        for path in ["userName", "emails.value"] {
+            let found = self
+                .client
+                .get_user_id()
+                .identity_store_id(&self.store_id)
+                .alternate_identifier(Self::unique(path, email)?)
+                .send()
+                .await;
+            match found {
+                Ok(out) => return Ok(Some(out.user_id().to_owned())),
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_resource_not_found_exception()) => {}
+                Err(e) => return Err(port_error(SERVICE, e)),
             }
-            Err(e) => Err(port_error(SERVICE, e)),
         }
+        Ok(None)
     }
 
     async fn create_user(&self, user: &NewUser) -> PortResult<String> {

@@ -22,6 +22,8 @@ pub enum DirectoryOp {
 struct State {
     /// Lower-cased user name → user id.
     users: HashMap<String, String>,
+    /// Lower-cased email → user id, for users whose user name is something else.
+    emails: HashMap<String, String>,
     /// Lower-cased display name → group id.
     groups: HashMap<String, String>,
     memberships: HashSet<(String, String)>,
@@ -84,7 +86,9 @@ impl MemoryDirectory {
 impl Directory for MemoryDirectory {
     async fn find_user(&self, user_name: &str) -> PortResult<Option<String>> {
         self.failures.check(DirectoryOp::FindUser)?;
-        Ok(self.lock().users.get(&user_name.to_lowercase()).cloned())
+        let state = self.lock();
+        let key = user_name.to_lowercase();
+        Ok(state.users.get(&key).or(state.emails.get(&key)).cloned())
     }
 
     async fn create_user(&self, user: &NewUser) -> PortResult<String> {
@@ -98,6 +102,10 @@ impl Directory for MemoryDirectory {
         }
         let id = uuid::Uuid::new_v4().to_string();
         state.users.insert(key, id.clone());
+        state
+            .emails
+            .entry(user.email.to_lowercase())
+            .or_insert_with(|| id.clone());
         Ok(id)
     }
 

@@ -46,6 +46,16 @@ async fn directory_contract(dir: &dyn Directory, quirks: Quirks) {
     }
     assert_eq!(dir.find_user("bob@example.com").await.unwrap(), None);
 
+    // Someone made by hand, whose user name is not their email: found by the email, so a
+    // request grants that person instead of making a second identity.
+    let mut grace = new_user("grace@example.com");
+    grace.user_name = "ghopper".into();
+    let grace_id = dir.create_user(&grace).await.unwrap();
+    assert_eq!(
+        dir.find_user("grace@example.com").await.unwrap(),
+        Some(grace_id)
+    );
+
     // Groups: likewise by display name.
     assert_eq!(dir.find_group("Kiro Pro").await.unwrap(), None);
     let pro = dir.create_group("Kiro Pro").await.unwrap();
