@@ -449,6 +449,16 @@ impl From<&DecisionRecord> for DecisionSummary {
     }
 }
 
+/// What the admin page shows, in one call (one request against the key's rate limit).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminOverview {
+    /// Requests waiting for review, oldest first.
+    pub waiting: Vec<DecisionSummary>,
+    /// The newest decisions, newest first.
+    pub recent: Vec<DecisionSummary>,
+}
+
 /// "Credits: 12 / 50" style text for counters.
 pub fn describe_counters(counters: &[UsageCounter]) -> String {
     counters

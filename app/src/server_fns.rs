@@ -2,7 +2,7 @@
 //! `x-api-key` header (sent by `client::KeyedClient`, never in the body), calls the shared
 //! workflow, and maps an error to its HTTP status.
 
-use crate::api::{ApiError, CheckOutcome, CreatedUser, DecisionSummary};
+use crate::api::{AdminOverview, ApiError, CheckOutcome, CreatedUser, DecisionSummary};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
@@ -46,20 +46,12 @@ pub async fn create_user(
     ssr_glue::respond(services.create_user(request).await)
 }
 
-/// The newest decisions from the audit store. Admin key.
-#[server(endpoint = "recent_decisions", input = Json, client = crate::client::KeyedClient)]
-pub async fn recent_decisions() -> Result<Vec<DecisionSummary>, ApiError> {
+/// The admin page's lists: requests waiting for review and the newest decisions. Admin key.
+#[server(endpoint = "load_admin_page", input = Json, client = crate::client::KeyedClient)]
+pub async fn load_admin_page() -> Result<AdminOverview, ApiError> {
     let services = ssr_glue::services()?;
     let key = ssr_glue::key().await;
-    ssr_glue::respond(services.recent_decisions(key.as_deref(), 50).await)
-}
-
-/// Requests waiting for an administrator, oldest first. Admin key.
-#[server(endpoint = "waiting_reviews", input = Json, client = crate::client::KeyedClient)]
-pub async fn waiting_reviews() -> Result<Vec<DecisionSummary>, ApiError> {
-    let services = ssr_glue::services()?;
-    let key = ssr_glue::key().await;
-    ssr_glue::respond(services.waiting_reviews(key.as_deref()).await)
+    ssr_glue::respond(services.admin_overview(key.as_deref()).await)
 }
 
 /// Approve (grant) or deny a request waiting for review. Admin key.

@@ -10,7 +10,7 @@ test('create user: created, then already there', async ({ page }) => {
   await page.locator('input[name="first-name"]').fill('Grace');
   await page.locator('input[name="last-name"]').fill('Hopper');
   await page.getByRole('button', { name: 'Create user' }).click();
-  const card = page.locator('.result');
+  const card = page.locator('.create-result .result');
   await expect(card).toContainText('User created');
   await expect(card).toContainText('Grace Hopper');
   const userId = await card.locator('.user-id').textContent();

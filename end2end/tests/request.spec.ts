@@ -58,6 +58,7 @@ test('an uncertain screenshot waits for review; an admin sees it, approves it, a
   await page.locator('input[name="api-key"]').fill(keys.admin);
   const waiting = page.locator('.pending-item', { hasText: 'eve@example.org' });
   await expect(waiting).toContainText('several');
+  // The oldest waiting request's screenshot is shown at once.
   await expect(waiting.locator('.screenshot img')).toHaveAttribute('src', /^data:image\/png;base64,/);
   await waiting.locator('input[name="note"]').fill('the other emails are teammates in a chat');
   await waiting.getByRole('button', { name: 'Approve' }).click();
@@ -82,7 +83,7 @@ test('the pages send the key as x-api-key and never in the body, as API Gateway 
   await expect(page.locator('.result')).toHaveClass(/denied/);
 
   await open(page, '/admin');
-  const listed = page.waitForRequest('**/api/recent_decisions');
+  const listed = page.waitForRequest('**/api/load_admin_page');
   await page.locator('input[name="api-key"]').fill(keys.admin);
   const adminRequest = await listed;
   expect(adminRequest.headers()['x-api-key']).toBe(keys.admin);

@@ -4,7 +4,7 @@
 use super::reviews::{verdict_label, PendingReviews, ScreenshotView};
 use super::{ErrorCard, KeyField, TextField};
 use crate::api::{describe_counters, CreatedUser, Verdict};
-use crate::server_fns::{CreateUser, RecentDecisions, SettleReview};
+use crate::server_fns::{CreateUser, LoadAdminPage, SettleReview};
 use leptos::prelude::*;
 
 #[component]
@@ -15,15 +15,16 @@ pub fn AdminPage() -> impl IntoView {
     let last = RwSignal::new(String::new());
     let display = RwSignal::new(String::new());
     let create = ServerAction::<CreateUser>::new();
-    let recent = ServerAction::<RecentDecisions>::new();
+    let overview = ServerAction::<LoadAdminPage>::new();
     let settle = ServerAction::<SettleReview>::new();
 
+    // Both lists in one call: each call counts against the key's rate limit.
     let refresh = move || {
         if !key.get_untracked().trim().is_empty() {
-            recent.dispatch(RecentDecisions {});
+            overview.dispatch(LoadAdminPage {});
         }
     };
-    // Load the table once the saved key is known, and again after each change.
+    // Load the lists once the saved key is known, and again after each change.
     Effect::new(move |_| {
         key.track();
         create.version().track();
@@ -70,13 +71,13 @@ pub fn AdminPage() -> impl IntoView {
                 Err(error) => view! { <ErrorCard error/> }.into_any(),
             })}
         </div>
-        <PendingReviews key settle/>
+        <PendingReviews overview settle refresh=Callback::new(move |()| refresh())/>
         <section class="card">
             <div class="table-head">
                 <h2>"Recent decisions"</h2>
                 <button type="button" class="secondary" on:click=move |_| refresh()>"Refresh"</button>
             </div>
-            {move || match recent.value().get() {
+            {move || match overview.value().get().map(|lists| lists.map(|l| l.recent)) {
                 None => view! { <p class="hint">"Enter the admin key to see recent decisions."</p> }.into_any(),
                 Some(Err(error)) => view! { <ErrorCard error/> }.into_any(),
                 Some(Ok(rows)) if rows.is_empty() => view! { <p class="hint">"No decisions yet."</p> }.into_any(),

@@ -4,39 +4,35 @@
 
 use super::ErrorCard;
 use crate::api::{describe_counters, DecisionSummary, Settlement, Verdict};
-use crate::server_fns::{Screenshot, SettleReview, WaitingReviews};
+use crate::server_fns::{LoadAdminPage, Screenshot, SettleReview};
 use leptos::prelude::*;
 
-/// The "Pending review" card. Reloads when the key changes and after every settlement.
+/// The "Pending review" card, from the admin page's lists (reloaded by the page when the key
+/// changes and after every settlement). The oldest request's screenshot loads at once; the
+/// others on a click, so that a long queue does not spend the key's rate limit.
 #[component]
-pub fn PendingReviews(key: RwSignal<String>, settle: ServerAction<SettleReview>) -> impl IntoView {
-    let waiting = ServerAction::<WaitingReviews>::new();
-    let refresh = move || {
-        if !key.get_untracked().trim().is_empty() {
-            waiting.dispatch(WaitingReviews {});
-        }
-    };
-    Effect::new(move |_| {
-        key.track();
-        settle.version().track();
-        refresh();
-    });
+pub fn PendingReviews(
+    overview: ServerAction<LoadAdminPage>,
+    settle: ServerAction<SettleReview>,
+    refresh: Callback<()>,
+) -> impl IntoView {
     view! {
         <section class="card reviews">
             <div class="table-head">
                 <h2>"Pending review"</h2>
-                <button type="button" class="secondary" on:click=move |_| refresh()>"Refresh"</button>
+                <button type="button" class="secondary" on:click=move |_| refresh.run(())>"Refresh"</button>
             </div>
             <div aria-live="polite">
                 {move || settle.value().get().and_then(Result::err).map(|error| view! { <ErrorCard error/> })}
             </div>
-            {move || match waiting.value().get() {
+            {move || match overview.value().get().map(|lists| lists.map(|l| l.waiting)) {
                 None => view! { <p class="hint">"Enter the admin key to see requests waiting for review."</p> }.into_any(),
-                Some(Err(error)) => view! { <ErrorCard error/> }.into_any(),
+                // The recent-decisions card shows the error.
+                Some(Err(_)) => ().into_any(),
                 Some(Ok(rows)) if rows.is_empty() => view! { <p class="hint">"Nothing is waiting for review."</p> }.into_any(),
                 Some(Ok(rows)) => view! {
                     <ul class="pending">
-                        {rows.into_iter().map(|row| view! { <PendingItem row settle/> }).collect_view()}
+                        {rows.into_iter().enumerate().map(|(i, row)| view! { <PendingItem row settle load_now={i == 0}/> }).collect_view()}
                     </ul>
                 }.into_any(),
             }}
@@ -46,7 +42,11 @@ pub fn PendingReviews(key: RwSignal<String>, settle: ServerAction<SettleReview>)
 
 /// One waiting request: the facts on the left, the screenshot on the right.
 #[component]
-fn PendingItem(row: DecisionSummary, settle: ServerAction<SettleReview>) -> impl IntoView {
+fn PendingItem(
+    row: DecisionSummary,
+    settle: ServerAction<SettleReview>,
+    load_now: bool,
+) -> impl IntoView {
     let note = RwSignal::new(String::new());
     let record_key = StoredValue::new(row.record_key.clone());
     let busy = settle.pending();
@@ -91,7 +91,7 @@ fn PendingItem(row: DecisionSummary, settle: ServerAction<SettleReview>) -> impl
                     </button>
                 </div>
             </div>
-            <ScreenshotView screenshot_key=row.screenshot_key load_now=true/>
+            <ScreenshotView screenshot_key=row.screenshot_key load_now/>
         </li>
     }
 }

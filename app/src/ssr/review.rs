@@ -4,7 +4,7 @@
 use super::error::{AppError, AppResult, CauseChain, Field};
 use super::workflow::Person;
 use super::{Role, Services};
-use crate::api::{DecisionSummary, Settlement};
+use crate::api::{AdminOverview, DecisionSummary, Settlement};
 
 /// Longest note an administrator may leave on a settlement.
 pub const MAX_NOTE_CHARS: usize = 500;
@@ -23,6 +23,19 @@ impl Services {
     /// Requests waiting for an administrator, oldest first. Administrators only.
     pub async fn waiting_reviews(&self, api_key: Option<&str>) -> AppResult<Vec<DecisionSummary>> {
         self.authorize(api_key, Role::Admin)?;
+        self.waiting_list().await
+    }
+
+    /// The admin page's two lists, for one authorised (and rate-limited) call. Administrators only.
+    pub async fn admin_overview(&self, api_key: Option<&str>) -> AppResult<AdminOverview> {
+        self.authorize(api_key, Role::Admin)?;
+        Ok(AdminOverview {
+            waiting: self.waiting_list().await?,
+            recent: self.recent_decisions(50).await?,
+        })
+    }
+
+    async fn waiting_list(&self) -> AppResult<Vec<DecisionSummary>> {
         let mut waiting = Vec::new();
         for key in self.audit.waiting_reviews().await? {
             match self.audit.record(&key).await? {

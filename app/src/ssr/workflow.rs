@@ -254,13 +254,8 @@ impl Services {
         self.grant(&person).await
     }
 
-    /// The newest decisions, for the admin page. Administrators only.
-    pub async fn recent_decisions(
-        &self,
-        api_key: Option<&str>,
-        limit: usize,
-    ) -> AppResult<Vec<DecisionSummary>> {
-        self.authorize(api_key, Role::Admin)?;
+    /// The newest decisions (at most `limit`, up to 200), newest first.
+    pub(super) async fn recent_decisions(&self, limit: usize) -> AppResult<Vec<DecisionSummary>> {
         let records = self.audit.recent(limit.clamp(1, 200)).await?;
         Ok(records.iter().map(DecisionSummary::from).collect())
     }

@@ -636,22 +636,23 @@ async fn server_functions_share_the_workflow_and_its_status_codes() {
     );
     assert_eq!(forbidden.body["code"], "forbidden");
 
-    let recent = app
-        .server_fn("recent_decisions", Some(ADMIN_KEY), json!({}))
+    let lists = app
+        .server_fn("load_admin_page", Some(ADMIN_KEY), json!({}))
         .await;
-    assert_eq!(recent.status, StatusCode::OK, "{}", recent.text);
-    assert_eq!(recent.body[0]["email"], ADA);
-    assert_eq!(recent.body[0]["verdict"], "granted");
+    assert_eq!(lists.status, StatusCode::OK, "{}", lists.text);
+    assert_eq!(lists.body["recent"][0]["email"], ADA);
+    assert_eq!(lists.body["recent"][0]["verdict"], "granted");
+    assert_eq!(lists.body["waiting"], json!([]));
 
     let member_reads = app
-        .server_fn("recent_decisions", Some(MEMBER_KEY), json!({}))
+        .server_fn("load_admin_page", Some(MEMBER_KEY), json!({}))
         .await;
     assert_eq!(member_reads.status, StatusCode::FORBIDDEN);
 
     // A key in the body (as the pages once sent it) counts for nothing: API Gateway would
     // refuse such a call, so the server does too.
     let key_in_body = app
-        .server_fn("recent_decisions", None, json!({ "api_key": ADMIN_KEY }))
+        .server_fn("load_admin_page", None, json!({ "api_key": ADMIN_KEY }))
         .await;
     assert_eq!(
         key_in_body.status,
