@@ -1,8 +1,11 @@
 // Playwright drives Debian's Chromium against the release build of the server, started here on
-// a fresh data directory with known keys.
+// a fresh data directory with known keys — twice: directly ("local"), and through the edge
+// emulator ("edge": CloudFront and API Gateway's rules from infra/template.yaml in front of the
+// Lambda package under a Runtime API), which is the shape users meet once deployed.
 import { defineConfig } from '@playwright/test';
 
 const port = Number(process.env.E2E_PORT ?? 3100);
+const edgePort = port + 1;
 export const keys = {
   member: 'e2e-member-key',
   limited: 'e2e-limited-key',
@@ -15,8 +18,11 @@ export default defineConfig({
   expect: { timeout: 20_000 },
   workers: 1,
   reporter: [['list']],
+  projects: [
+    { name: 'local', use: { baseURL: `http://127.0.0.1:${port}` }, testIgnore: /edge\.spec/ },
+    { name: 'edge', use: { baseURL: `http://127.0.0.1:${edgePort}` } },
+  ],
   use: {
-    baseURL: `http://127.0.0.1:${port}`,
     launchOptions: {
       executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
       args: [
@@ -25,21 +31,41 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command:
-      'rm -rf .data && mkdir -p .data && exec ../target/release/server',
-    url: `http://127.0.0.1:${port}/healthz`,
-    timeout: 60_000,
-    reuseExistingServer: false,
-    stdout: 'pipe',
-    env: {
-      KIRO_DATA_DIR: '.data',
-      KIRO_MEMBER_KEYS: `${keys.member},${keys.limited}`,
-      KIRO_ADMIN_KEYS: keys.admin,
-      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-      LEPTOS_SITE_ROOT: '../target/site',
-      LEPTOS_OUTPUT_NAME: 'kiro-access',
-      RUST_LOG: 'warn',
+  webServer: [
+    {
+      command: 'rm -rf .data && mkdir -p .data && exec ../target/release/server',
+      url: `http://127.0.0.1:${port}/healthz`,
+      timeout: 60_000,
+      reuseExistingServer: false,
+      stdout: 'pipe',
+      env: {
+        ...appEnv('.data'),
+        LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+        LEPTOS_SITE_ROOT: '../target/site',
+        LEPTOS_OUTPUT_NAME: 'kiro-access',
+      },
     },
-  },
+    {
+      command: `rm -rf .data-edge && mkdir -p .data-edge && exec python3 ../infra/tests/edge_emulator.py ${edgePort} ../target/site/pkg`,
+      url: `http://127.0.0.1:${edgePort}/healthz`,
+      timeout: 60_000,
+      reuseExistingServer: false,
+      stdout: 'pipe',
+      env: {
+        // The usage plan's keys, as infra/rotate-keys.sh adds them to API Gateway.
+        EDGE_API_KEYS: [keys.member, keys.limited, keys.admin].join(','),
+        ...appEnv(`${process.cwd()}/.data-edge`),
+      },
+    },
+  ],
 });
+
+/** The app's own settings, the same for both shapes. */
+function appEnv(dataDir: string) {
+  return {
+    KIRO_DATA_DIR: dataDir,
+    KIRO_MEMBER_KEYS: `${keys.member},${keys.limited}`,
+    KIRO_ADMIN_KEYS: keys.admin,
+    RUST_LOG: 'warn',
+  };
+}

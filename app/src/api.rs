@@ -183,7 +183,7 @@ impl ApiError {
         let (code, words) = match message.to_ascii_lowercase().as_str() {
             "forbidden" => (
                 ErrorCode::Forbidden,
-                "An API key is required, and it must be a valid one: enter the key you were given.",
+                "That API key is not valid, or none was sent: enter the key you were given.",
             ),
             "too many requests" | "limit exceeded" => (
                 ErrorCode::RateLimited,
