@@ -91,6 +91,7 @@ async fn request_span(request: Request, next: axum::middleware::Next) -> Respons
         method = %request.method(),
         path = %request.uri().path()
     );
+    let deadline = lambda_deadline(&request);
     let id = request_id.clone();
     let served = async move {
         let started = std::time::Instant::now();
@@ -107,7 +108,20 @@ async fn request_span(request: Request, next: axum::middleware::Next) -> Respons
         }
         response
     };
-    app::ssr::error::with_request_id(request_id, served.instrument(span)).await
+    let bounded = app::ssr::deadline::with_deadline(deadline, served);
+    app::ssr::error::with_request_id(request_id, bounded.instrument(span)).await
+}
+
+/// The invocation's deadline on Lambda (milliseconds since the epoch in the runtime's context),
+/// as an `Instant`. None locally, and for a context without one.
+fn lambda_deadline(request: &Request) -> Option<std::time::Instant> {
+    let deadline_ms = request.extensions().get::<lambda_http::Context>()?.deadline;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_millis() as u64;
+    (deadline_ms > now_ms)
+        .then(|| std::time::Instant::now() + std::time::Duration::from_millis(deadline_ms - now_ms))
 }
 
 async fn server_fn(State(state): State<AppState>, request: Request<Body>) -> impl IntoResponse {

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod assets;
+pub mod deadline;
 pub mod decision;
 pub mod error;
 pub mod metrics;

@@ -1,6 +1,7 @@
 //! The two workflows, shared by the server functions and the JSON endpoints: request Pro with a
 //! screenshot (members) and create a user in the group (administrators).
 
+use super::deadline;
 use super::decision::{decide, Decision};
 use super::error::{AppError, AppResult, CauseChain, Field};
 use super::normalise::{check_upload, normalise};
@@ -163,7 +164,10 @@ impl Services {
             Some(owner) if owner != person.email.as_str() => (reused(), None, 0),
             _ => {
                 let t = Instant::now();
-                let evidence = self.analyzer.analyze(&image).await?;
+                let reading = self.analyzer.analyze(&image);
+                let evidence =
+                    deadline::within(deadline::GRANT_RESERVE, "the screenshot reader", reading)
+                        .await?;
                 let analyze_ms = t.elapsed().as_millis() as u64;
                 let mut decision = decide(&evidence, &person.email);
                 if decision.verdict == Verdict::Granted {
@@ -310,7 +314,12 @@ impl Services {
         person: &Person,
         record: &mut DecisionRecord,
     ) -> AppResult<CreatedUser> {
-        let granted = self.grant(person).await;
+        // Stopped short of the deadline, a grant may be half done (a user without the
+        // membership): the record says it was not applied, and a retry completes it.
+        let bounded = async { Ok(self.grant(person).await) };
+        let granted = deadline::within(deadline::RECORD_RESERVE, "the directory", bounded)
+            .await
+            .unwrap_or_else(|timeout| Err(timeout.into()));
         match &granted {
             Ok(_) => (record.applied, record.error) = (Some(true), None),
             Err(e) => record.error = Some(CauseChain(e).to_string()),

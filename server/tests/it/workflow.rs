@@ -199,3 +199,81 @@ async fn racing_identical_grants_take_the_conflict_branches_and_make_one_seat() 
         (1, 1)
     );
 }
+
+/// Ada's request as Lambda hands it over: with the invocation's deadline `after` from now.
+fn ada_on_lambda(after: std::time::Duration) -> http::Request<axum::body::Body> {
+    let mut request = check_request(Some(MEMBER_KEY), ADA, &fixture("depleted-light.png"));
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let mut context = lambda_http::Context::default();
+    context.deadline = now_ms + after.as_millis() as u64;
+    request.extensions_mut().insert(context);
+    request
+}
+
+/// Sends Ada's request on Lambda. A request not stopped by its deadline ends when the hung fake
+/// answers (30 s), and the test's timing assertion fails.
+async fn send_on_lambda(app: &FakedApp, after: std::time::Duration) -> crate::common::Reply {
+    send(&app.router, ada_on_lambda(after)).await
+}
+
+#[tokio::test]
+async fn a_hung_reader_is_stopped_in_time_for_the_grant_and_changes_nothing() {
+    use std::time::{Duration, Instant};
+    let app = spawn_with_fakes(depleted(ADA));
+    app.analyzer.fail(Some(Failure::Hang));
+    let started = Instant::now();
+    // 8 s left, 6 s of them kept for the grant: the reader gets 2 s.
+    let reply = send(&app.router, ada_on_lambda(Duration::from_secs(8))).await;
+    assert_eq!(reply.status, StatusCode::GATEWAY_TIMEOUT, "{}", reply.text);
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(app.directory.user_count(), 0);
+    assert!(app.audit.records().is_empty());
+}
+
+#[tokio::test]
+async fn a_hung_directory_is_stopped_before_the_deadline_and_the_record_says_so() {
+    use std::time::{Duration, Instant};
+    let app = spawn_with_fakes(depleted(ADA));
+    app.directory
+        .fail(DirectoryOp::AddMember, Some(Failure::Hang));
+    let started = Instant::now();
+    let reply = send_on_lambda(&app, Duration::from_secs(8)).await;
+    // Answered before Lambda would have cut it off, with the record updated.
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(reply.status, StatusCode::GATEWAY_TIMEOUT, "{}", reply.text);
+    let records = app.audit.records();
+    let record = records.values().next().unwrap();
+    assert_eq!(record.applied, Some(false));
+    assert!(
+        record
+            .error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("in time"),
+        "{:?}",
+        record.error
+    );
+    // Half done (the user, not the membership); asking again completes it.
+    assert_eq!(
+        (app.directory.user_count(), app.directory.membership_count()),
+        (1, 0)
+    );
+    app.directory.fail(DirectoryOp::AddMember, None);
+    let again = ada_asks(&app).await;
+    assert_eq!(again.body["verdict"], "granted", "{}", again.text);
+    assert_eq!(
+        (app.directory.user_count(), app.directory.membership_count()),
+        (1, 1)
+    );
+}

@@ -49,7 +49,7 @@ impl Analyzer for ScriptedAnalyzer {
 
     async fn analyze(&self, _image: &NormalisedImage) -> PortResult<Evidence> {
         *self.calls.lock().unwrap_or_else(|p| p.into_inner()) += 1;
-        self.failures.check(Analyze)?;
+        self.failures.check(Analyze).await?;
         Ok(self
             .evidence
             .lock()

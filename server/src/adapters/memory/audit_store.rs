@@ -81,7 +81,7 @@ impl MemoryAuditStore {
 #[async_trait]
 impl AuditStore for MemoryAuditStore {
     async fn put_screenshot(&self, key: &str, bytes: &[u8], _content_type: &str) -> PortResult<()> {
-        self.failures.check(AuditOp::PutScreenshot)?;
+        self.failures.check(AuditOp::PutScreenshot).await?;
         self.lock()
             .screenshots
             .insert(key.to_owned(), bytes.to_vec());
@@ -89,13 +89,13 @@ impl AuditStore for MemoryAuditStore {
     }
 
     async fn put_record(&self, key: &str, record: &DecisionRecord) -> PortResult<()> {
-        self.failures.check(AuditOp::PutRecord)?;
+        self.failures.check(AuditOp::PutRecord).await?;
         self.lock().records.insert(key.to_owned(), record.clone());
         Ok(())
     }
 
     async fn recent(&self, limit: usize) -> PortResult<Vec<DecisionRecord>> {
-        self.failures.check(AuditOp::Recent)?;
+        self.failures.check(AuditOp::Recent).await?;
         let mut all: Vec<DecisionRecord> = self.lock().records.values().cloned().collect();
         all.sort_by(|a, b| b.at.cmp(&a.at));
         all.truncate(limit);
@@ -103,17 +103,17 @@ impl AuditStore for MemoryAuditStore {
     }
 
     async fn record(&self, key: &str) -> PortResult<Option<DecisionRecord>> {
-        self.failures.check(AuditOp::Read)?;
+        self.failures.check(AuditOp::Read).await?;
         Ok(self.lock().records.get(key).cloned())
     }
 
     async fn screenshot(&self, key: &str) -> PortResult<Option<Vec<u8>>> {
-        self.failures.check(AuditOp::Read)?;
+        self.failures.check(AuditOp::Read).await?;
         Ok(self.lock().screenshots.get(key).cloned())
     }
 
     async fn open_review(&self, email: &str, record_key: &str) -> PortResult<bool> {
-        self.failures.check(AuditOp::Reviews)?;
+        self.failures.check(AuditOp::Reviews).await?;
         let mut state = self.lock();
         if state.reviews.contains_key(email) {
             return Ok(false);
@@ -125,28 +125,28 @@ impl AuditStore for MemoryAuditStore {
     }
 
     async fn waiting_review(&self, email: &str) -> PortResult<Option<String>> {
-        self.failures.check(AuditOp::Reviews)?;
+        self.failures.check(AuditOp::Reviews).await?;
         Ok(self.lock().reviews.get(email).cloned())
     }
 
     async fn waiting_reviews(&self) -> PortResult<Vec<String>> {
-        self.failures.check(AuditOp::Reviews)?;
+        self.failures.check(AuditOp::Reviews).await?;
         Ok(self.lock().reviews.values().cloned().collect())
     }
 
     async fn close_review(&self, email: &str) -> PortResult<()> {
-        self.failures.check(AuditOp::Reviews)?;
+        self.failures.check(AuditOp::Reviews).await?;
         self.lock().reviews.remove(email);
         Ok(())
     }
 
     async fn image_owner(&self, sha256: &str) -> PortResult<Option<String>> {
-        self.failures.check(AuditOp::ImageOwner)?;
+        self.failures.check(AuditOp::ImageOwner).await?;
         Ok(self.lock().owners.get(sha256).cloned())
     }
 
     async fn claim_image(&self, sha256: &str, email: &str) -> PortResult<Claim> {
-        self.failures.check(AuditOp::ClaimImage)?;
+        self.failures.check(AuditOp::ClaimImage).await?;
         let mut state = self.lock();
         if let Some(winner) = state.claimed_meanwhile_by.take() {
             state.owners.entry(sha256.to_owned()).or_insert(winner);

@@ -85,14 +85,14 @@ impl MemoryDirectory {
 #[async_trait]
 impl Directory for MemoryDirectory {
     async fn find_user(&self, user_name: &str) -> PortResult<Option<String>> {
-        self.failures.check(DirectoryOp::FindUser)?;
+        self.failures.check(DirectoryOp::FindUser).await?;
         let state = self.lock();
         let key = user_name.to_lowercase();
         Ok(state.users.get(&key).or(state.emails.get(&key)).cloned())
     }
 
     async fn create_user(&self, user: &NewUser) -> PortResult<String> {
-        self.failures.check(DirectoryOp::CreateUser)?;
+        self.failures.check(DirectoryOp::CreateUser).await?;
         self.rendezvous.meet(DirectoryOp::CreateUser).await;
         let key = user.user_name.to_lowercase();
         let mut state = self.lock();
@@ -110,7 +110,7 @@ impl Directory for MemoryDirectory {
     }
 
     async fn find_group(&self, display_name: &str) -> PortResult<Option<String>> {
-        self.failures.check(DirectoryOp::FindGroup)?;
+        self.failures.check(DirectoryOp::FindGroup).await?;
         Ok(self
             .lock()
             .groups
@@ -119,7 +119,7 @@ impl Directory for MemoryDirectory {
     }
 
     async fn create_group(&self, display_name: &str) -> PortResult<String> {
-        self.failures.check(DirectoryOp::CreateGroup)?;
+        self.failures.check(DirectoryOp::CreateGroup).await?;
         let key = display_name.to_lowercase();
         let mut state = self.lock();
         if state.groups.contains_key(&key) {
@@ -132,13 +132,13 @@ impl Directory for MemoryDirectory {
     }
 
     async fn is_member(&self, group_id: &str, user_id: &str) -> PortResult<bool> {
-        self.failures.check(DirectoryOp::IsMember)?;
+        self.failures.check(DirectoryOp::IsMember).await?;
         let pair = (group_id.to_owned(), user_id.to_owned());
         Ok(self.lock().memberships.contains(&pair))
     }
 
     async fn add_member(&self, group_id: &str, user_id: &str) -> PortResult<()> {
-        self.failures.check(DirectoryOp::AddMember)?;
+        self.failures.check(DirectoryOp::AddMember).await?;
         self.rendezvous.meet(DirectoryOp::AddMember).await;
         let pair = (group_id.to_owned(), user_id.to_owned());
         let mut state = self.lock();

@@ -21,6 +21,9 @@ pub enum Failure {
     Unavailable,
     Timeout,
     Upstream,
+    /// Answers only after 30 s, longer than any deadline the tests set (a dependency that
+    /// hangs; bounded, so that a test whose deadline is not kept fails instead of hanging).
+    Hang,
 }
 
 /// The operations told to fail, shared by the fakes: each with how many calls still succeed
@@ -48,18 +51,24 @@ impl<Op: Copy + Eq + Hash + std::fmt::Debug> Failures<Op> {
         };
     }
 
-    /// `Err` when `op` was told to fail and has no successes left.
-    fn check(&self, op: Op) -> PortResult<()> {
-        let mut failing = self.failing.lock().unwrap_or_else(|p| p.into_inner());
-        let failure = match failing.get_mut(&op) {
-            None => return Ok(()),
-            Some((successes, _)) if *successes > 0 => {
-                *successes -= 1;
-                return Ok(());
+    /// `Err` when `op` was told to fail and has no successes left (or never, for `Hang`).
+    async fn check(&self, op: Op) -> PortResult<()> {
+        let failure = {
+            let mut failing = self.failing.lock().unwrap_or_else(|p| p.into_inner());
+            match failing.get_mut(&op) {
+                None => return Ok(()),
+                Some((successes, _)) if *successes > 0 => {
+                    *successes -= 1;
+                    return Ok(());
+                }
+                Some((_, failure)) => *failure,
             }
-            Some((_, failure)) => *failure,
         };
         Err(match failure {
+            Failure::Hang => {
+                tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                PortError::timeout(self.service)
+            }
             Failure::Timeout => PortError::timeout(self.service),
             Failure::Unavailable => {
                 PortError::unavailable(self.service, format!("fake failure of {op:?}"))
