@@ -4,14 +4,19 @@
 # and Parameter Store (`member-keys` / `admin-keys`, which the app checks the role against).
 #
 #   infra/rotate-keys.sh STACK add member|admin     # prints the new key
-#   infra/rotate-keys.sh STACK retire KEY
+#   infra/rotate-keys.sh STACK retire               # reads the key to retire from stdin
 #
 # Rotation without downtime: `add` a new key, hand it out, then `retire` the old one. Running
 # Lambda instances read Parameter Store once at start, so both commands end by publishing a
 # configuration change that makes new instances start (old ones drain within minutes).
+# Keys never appear on a command line (where `ps` and shell history would show them): they go
+# to the AWS CLI in a private JSON file, and `retire` reads its key from stdin.
 set -euo pipefail
-[ $# -ge 3 ] || { sed -n '2,12p' "$0"; exit 2; }
-stack=$1 action=$2 arg=$3
+[ $# -ge 2 ] || { sed -n '2,14p' "$0"; exit 2; }
+stack=$1 action=$2 arg=${3:-}
+umask 077
+secrets=$(mktemp -d)
+trap 'rm -rf "$secrets"' EXIT
 
 output() {
   aws cloudformation describe-stacks --stack-name "$stack" \
@@ -21,12 +26,28 @@ path=$(output ParameterPath)
 plan=$(output UsagePlanId)
 function=$(output FunctionName)
 
-get_list() { # role -> comma-separated keys ("" when none)
-  aws ssm get-parameter --name "$path/$1-keys" --with-decryption \
-    --query Parameter.Value --output text 2>/dev/null || true
+get_list() { # role -> comma-separated keys ("" only when the parameter does not exist)
+  local out
+  if out=$(aws ssm get-parameter --name "$path/$1-keys" --with-decryption \
+    --query Parameter.Value --output text 2>&1); then
+    printf '%s' "$out"
+  elif grep -q ParameterNotFound <<<"$out"; then
+    printf ''
+  else
+    # Any other failure (no permission, throttling, a network error) must not read as "no keys
+    # yet": `add` would then overwrite the role's list with the new key alone.
+    echo "could not read $path/$1-keys: $out" >&2
+    return 1
+  fi
+}
+keys_only() { # refuses a list that is not plain key characters (it goes into JSON below)
+  [[ $1 =~ ^[A-Za-z0-9_.,\ -]*$ ]] || { echo "unexpected characters in the $2 key list" >&2; return 1; }
 }
 put_list() { # role, list
-  aws ssm put-parameter --name "$path/$1-keys" --type SecureString --overwrite --value "$2" >/dev/null
+  keys_only "$2" "$1"
+  printf '{"Name":"%s","Type":"SecureString","Overwrite":true,"Value":"%s"}' \
+    "$path/$1-keys" "$2" >"$secrets/put.json"
+  aws ssm put-parameter --cli-input-json "file://$secrets/put.json" >/dev/null
 }
 restart_instances() {
   aws lambda update-function-configuration --function-name "$function" \
@@ -37,27 +58,38 @@ case "$action" in
   add)
     role=$arg
     [[ $role == member || $role == admin ]] || { echo "role must be member or admin" >&2; exit 2; }
+    current=$(get_list "$role") # before anything is created: a failure here changes nothing
     key="k${role:0:1}_$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-    id=$(aws apigateway create-api-key --name "kiro-$role-$(date -u +%Y%m%d%H%M%S)" \
-      --value "$key" --enabled --query id --output text)
+    printf '{"name":"kiro-%s-%s","value":"%s","enabled":true}' \
+      "$role" "$(date -u +%Y%m%d%H%M%S)" "$key" >"$secrets/key.json"
+    id=$(aws apigateway create-api-key --cli-input-json "file://$secrets/key.json" \
+      --query id --output text)
     aws apigateway create-usage-plan-key --usage-plan-id "$plan" --key-id "$id" --key-type API_KEY >/dev/null
-    current=$(get_list "$role")
     put_list "$role" "${current:+$current,}$key"
     restart_instances
     echo "$key"
     ;;
   retire)
-    key=$arg
+    [ -z "$arg" ] || { echo "retire reads the key from stdin, not from the command line" >&2; exit 2; }
+    [ -t 0 ] && printf 'Key to retire: ' >&2
+    IFS= read -rs key
+    [ -t 0 ] && echo >&2
+    [ -n "$key" ] || { echo "no key given" >&2; exit 2; }
     for role in member admin; do
       current=$(get_list "$role")
-      kept=$(tr ',' '\n' <<<"$current" | grep -vxF "$key" | paste -sd, - || true)
+      # The key reaches grep through a pipe from a builtin, never as an argument.
+      kept=$(tr ',' '\n' <<<"$current" | sed 's/^ *//; s/ *$//' \
+        | grep -vxF -f <(printf '%s\n' "$key") | paste -sd, - || true)
       if [ "$kept" != "$current" ]; then
         if [ -n "$kept" ]; then put_list "$role" "$kept"; else aws ssm delete-parameter --name "$path/$role-keys"; fi
       fi
     done
-    id=$(aws apigateway get-api-keys --include-values \
-      --query "items[?value=='$key'].id | [0]" --output text)
-    [ "$id" = "None" ] || aws apigateway delete-api-key --api-key "$id"
+    # Matched here, not in a --query that would carry the key on the command line.
+    id=""
+    while read -r candidate value; do
+      if [ "$value" = "$key" ]; then id=$candidate; fi
+    done < <(aws apigateway get-api-keys --include-values --query "items[].[id,value]" --output text)
+    [ -z "$id" ] || aws apigateway delete-api-key --api-key "$id"
     restart_instances
     echo "retired"
     ;;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Infrastructure checks: cfn-lint (with the serverless rules) on every template, then the Lambda
-# package started under a local Runtime API emulator serving one real API Gateway request.
+# Infrastructure checks: cfn-lint (with the serverless rules) on every template, shellcheck on the
+# scripts, then the Lambda package started under a local Runtime API emulator serving one real
+# API Gateway request.
 #
 #   infra/test.sh           builds the static musl package (infra/build-lambda.sh, reusing the
 #                           site of `cargo leptos build --release`), unpacks it as Lambda would
@@ -16,6 +17,10 @@ for template in infra/*.yaml; do
   cfn-lint --append-rules cfn_lint_serverless.rules -- "$template"
   checks=$((checks + 1))
 done
+
+echo "shellcheck (warnings and errors) on the shell scripts"
+shellcheck --severity=warning infra/*.sh scripts/*.sh .ci/run
+checks=$((checks + 1))
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
