@@ -16,7 +16,8 @@ set -euo pipefail
 stack=$1 action=$2 arg=${3:-}
 umask 077
 secrets=$(mktemp -d)
-trap 'rm -rf "$secrets"' EXIT
+locked=""
+trap 'release_lock; rm -rf "$secrets"' EXIT
 
 output() {
   aws cloudformation describe-stacks --stack-name "$stack" \
@@ -49,11 +50,31 @@ put_list() { # role, list
     "$path/$1-keys" "$2" >"$secrets/put.json"
   aws ssm put-parameter --cli-input-json "file://$secrets/put.json" >/dev/null
 }
+# Two runs at once would each read a list, add their key and write it back: one key lost. The
+# lock is a parameter created only if absent (put-parameter without --overwrite).
+lock_name() { printf '%s/rotation-lock' "$path"; }
+take_lock() {
+  local out
+  if ! out=$(aws ssm put-parameter --name "$(lock_name)" --type String \
+    --value "$(hostname) pid $$ $(date -u +%Y-%m-%dT%H:%M:%SZ)" 2>&1 >/dev/null); then
+    if grep -q ParameterAlreadyExists <<<"$out"; then
+      echo "another rotation is running: $(lock_name) exists (delete it if that run died)" >&2
+    else
+      echo "could not take $(lock_name): $out" >&2
+    fi
+    exit 1
+  fi
+  locked=1
+}
+release_lock() {
+  [ -z "$locked" ] || aws ssm delete-parameter --name "$(lock_name)" >/dev/null || true
+}
 restart_instances() {
   aws lambda update-function-configuration --function-name "$function" \
     --description "Kiro Access (keys changed $(date -u +%Y-%m-%dT%H:%M:%SZ))" >/dev/null
 }
 
+take_lock
 case "$action" in
   add)
     role=$arg
