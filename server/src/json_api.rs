@@ -64,6 +64,18 @@ fn content_type(request: &Request) -> String {
         .to_ascii_lowercase()
 }
 
+/// The caller's key, checked for `role` before the body is read (a caller without one learns
+/// nothing about the body), and the JSON body as `T`.
+async fn keyed_json<T: for<'de> Deserialize<'de>>(
+    state: &AppState,
+    request: Request,
+    role: app::ssr::Role,
+) -> AppResult<(Option<String>, T)> {
+    let key = api_key(&request);
+    state.services.keys.require(key.as_deref(), role)?;
+    Ok((key, json_body(request).await?))
+}
+
 /// Reads a JSON body into `T`; 400 with serde's reason when it does not fit.
 async fn json_body<T: for<'de> Deserialize<'de>>(request: Request) -> AppResult<T> {
     if !content_type(&request).starts_with("application/json") {
@@ -147,12 +159,8 @@ pub async fn create_user(
     State(state): State<AppState>,
     request: Request,
 ) -> AppResult<Json<CreatedUser>> {
-    let key = api_key(&request);
-    state
-        .services
-        .keys
-        .require(key.as_deref(), app::ssr::Role::Admin)?;
-    let body: CreateUserBody = json_body(request).await?;
+    let (key, body): (_, CreateUserBody) =
+        keyed_json(&state, request, app::ssr::Role::Admin).await?;
     let created = state
         .services
         .create_user(CreateUserRequest {
@@ -193,12 +201,7 @@ async fn settle(
     request: Request,
     approve: bool,
 ) -> AppResult<Json<DecisionSummary>> {
-    let key = api_key(&request);
-    state
-        .services
-        .keys
-        .require(key.as_deref(), app::ssr::Role::Admin)?;
-    let body: SettleBody = json_body(request).await?;
+    let (key, body): (_, SettleBody) = keyed_json(&state, request, app::ssr::Role::Admin).await?;
     let settled = state
         .services
         .settle_review(SettleRequest {

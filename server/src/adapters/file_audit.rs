@@ -197,12 +197,9 @@ impl AuditStore for FileAuditStore {
     }
 
     async fn image_owner(&self, sha256: &str) -> PortResult<Option<String>> {
-        let path = self.path(&format!("claims/{sha256}"))?;
-        match tokio::fs::read_to_string(&path).await {
-            Ok(owner) => Ok(Some(owner.trim().to_owned())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io("reading a claim")(e)),
-        }
+        Ok(read_if_there(self.path(&format!("claims/{sha256}"))?)
+            .await?
+            .map(|b| String::from_utf8_lossy(&b).trim().to_owned()))
     }
 
     async fn claim_image(&self, sha256: &str, email: &str) -> PortResult<Claim> {
