@@ -3,9 +3,13 @@
 // emulator ("edge": CloudFront and API Gateway's rules from infra/template.yaml in front of the
 // Lambda package under a Runtime API), which is the shape users meet once deployed.
 import { defineConfig } from '@playwright/test';
+import * as path from 'path';
 
 const port = Number(process.env.E2E_PORT ?? 3100);
 const edgePort = port + 1;
+/** The release server binary, hash.txt beside it: the glibc build of `cargo leptos build
+ * --release` unless KIRO_SERVER_DIR names another (scripts/test.sh: the static musl build). */
+export const serverDir = process.env.KIRO_SERVER_DIR ?? path.resolve(__dirname, '..', 'target', 'release');
 export const keys = {
   member: 'e2e-member-key',
   limited: 'e2e-limited-key',
@@ -33,7 +37,7 @@ export default defineConfig({
   },
   webServer: [
     {
-      command: 'rm -rf .data && mkdir -p .data && exec ../target/release/server',
+      command: `rm -rf .data && mkdir -p .data && exec '${serverDir}/server'`,
       url: `http://127.0.0.1:${port}/healthz`,
       timeout: 60_000,
       reuseExistingServer: false,

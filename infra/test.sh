@@ -3,10 +3,10 @@
 # scripts, then the Lambda package started under a local Runtime API emulator serving one real
 # API Gateway request.
 #
-#   infra/test.sh           builds the static musl package (infra/build-lambda.sh, reusing the
-#                           site of `cargo leptos build --release`), unpacks it as Lambda would
-#                           and runs its bootstrap: what CI runs
-#   infra/test.sh --quick   the glibc release binary cargo-leptos built, no second build
+#   infra/test.sh           builds the release and the static musl package (infra/build-lambda.sh),
+#                           unpacks it as Lambda would and runs its bootstrap
+#   infra/test.sh --built   the same on the package infra/build-lambda.sh just made: what CI runs
+#   infra/test.sh --quick   the glibc release binary `cargo leptos build --release` built
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -28,7 +28,7 @@ if [ "${1:-}" = --quick ]; then
   bootstrap=target/release/server
   hashes=target/release/hash.txt
 else
-  SKIP_SITE=1 bash infra/build-lambda.sh
+  [ "${1:-}" = --built ] || bash infra/build-lambda.sh
   mkdir "$work/task"
   unzip -q target/lambda/bootstrap.zip -d "$work/task"
   bootstrap=$work/task/bootstrap

@@ -11,13 +11,14 @@ export PATH="$HOME/.cargo/bin:$PATH"
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
 # ---- Debian packages: OCR for the offline analyzer, Chromium for browser tests and fixtures,
-# musl-gcc (the C in SQLite and aws-lc for the static Lambda bootstrap) and zip for its package.
+# musl-gcc (the C in SQLite and aws-lc for the static Lambda bootstrap), strip and zip for its package.
 need_apt=()
 command -v tesseract >/dev/null || need_apt+=(tesseract-ocr tesseract-ocr-eng)
 command -v chromium >/dev/null || need_apt+=(chromium)
 fc-list 2>/dev/null | grep -qi dejavu || need_apt+=(fonts-dejavu-core)
 command -v musl-gcc >/dev/null || need_apt+=(musl-tools)
 command -v zip >/dev/null || need_apt+=(zip)
+command -v strip >/dev/null || need_apt+=(binutils)
 command -v unzip >/dev/null || need_apt+=(unzip)
 if ((${#need_apt[@]})); then
   log "apt-get install ${need_apt[*]}"

@@ -14,12 +14,12 @@ step "unit and integration tests"
 cargo test -p app --features ssr
 cargo test -p server
 
-step "release build (cargo-leptos: server + WASM + CSS)"
-cargo leptos build --release
+step "release build (cargo-leptos: WASM + CSS, and the server static for musl: the Lambda package)"
+bash infra/build-lambda.sh
 
-step "infrastructure (cfn-lint; the static musl Lambda package under a Runtime API emulator)"
-bash infra/test.sh
+step "infrastructure (cfn-lint, shellcheck; the Lambda package under a Runtime API emulator)"
+bash infra/test.sh --built
 
-step "browser tests"
+step "browser tests (the same server binary, directly and behind the edge emulator)"
 cd end2end
-npx playwright test
+KIRO_SERVER_DIR="$root/target/x86_64-unknown-linux-musl/release" npx playwright test

@@ -3,9 +3,10 @@
 import { expect, test } from '@playwright/test';
 import * as fs from 'fs';
 import * as path from 'path';
+import { serverDir } from '../playwright.config';
 import { open } from './helpers';
 
-const hashFile = path.join(__dirname, '..', '..', 'target', 'release', 'hash.txt');
+const hashFile = path.join(serverDir, 'hash.txt');
 
 test('the page loads its assets under the hashed names of this build, within its CSP', async ({ page }) => {
   const hashes = Object.fromEntries(
