@@ -284,21 +284,23 @@ impl Config {
         if !self.member_keys.is_empty() || !self.admin_keys.is_empty() {
             return Ok(false);
         }
-        std::fs::create_dir_all(&self.data_dir)
-            .with_context(|| format!("creating {}", self.data_dir.display()))?;
+        crate::private_files::private_dir(&self.data_dir)?;
         let path = self.data_dir.join("keys.json");
         let keys: serde_json::Value = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .with_context(|| format!("reading {}", path.display()))?,
-            Err(_) => {
+            Ok(bytes) => {
+                crate::private_files::tighten(&path, crate::private_files::FILE_MODE)?;
+                serde_json::from_slice(&bytes)
+                    .with_context(|| format!("reading {}", path.display()))?
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let fresh = serde_json::json!({
                     "member": format!("km_{}", uuid::Uuid::new_v4().simple()),
                     "admin": format!("ka_{}", uuid::Uuid::new_v4().simple()),
                 });
-                std::fs::write(&path, serde_json::to_vec_pretty(&fresh)?)
-                    .with_context(|| format!("writing {}", path.display()))?;
+                crate::private_files::write_private(&path, &serde_json::to_vec_pretty(&fresh)?)?;
                 fresh
             }
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
         };
         let get = |role: &str| keys[role].as_str().map(|k| Secret::new(k.to_owned()));
         self.member_keys = get("member").into_iter().collect();

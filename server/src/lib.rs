@@ -5,6 +5,7 @@ pub mod adapters;
 pub mod config;
 pub mod json_api;
 pub mod lambda;
+pub mod private_files;
 pub mod rejections;
 pub mod router;
 pub mod startup;

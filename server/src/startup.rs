@@ -77,6 +77,11 @@ pub async fn services(config: &Config) -> anyhow::Result<Services> {
     if config.member_keys.is_empty() && config.admin_keys.is_empty() {
         bail!("no API keys configured: set KIRO_MEMBER_KEYS and KIRO_ADMIN_KEYS");
     }
+    if matches!(config.directory, DirectoryBackend::Sqlite)
+        || matches!(config.audit_store, AuditBackend::Files)
+    {
+        crate::private_files::private_dir(&config.data_dir)?;
+    }
     // Loaded once, by the first port switched to AWS.
     let sdk = tokio::sync::OnceCell::new();
     let sdk = || sdk.get_or_init(|| services_sdk(config));

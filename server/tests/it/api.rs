@@ -692,3 +692,38 @@ async fn cors_answers_configured_origins_only() {
     let other = app.send(preflight("https://evil.example.net")).await;
     assert!(other.headers.get("access-control-allow-origin").is_none());
 }
+
+#[tokio::test]
+async fn the_embedded_default_keeps_its_keys_and_data_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let open = |p: &std::path::Path, m: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap()
+    };
+    let root = tempfile::tempdir().unwrap();
+    // A fresh data directory, and one an earlier version left open with its keys readable.
+    let fresh = root.path().join("fresh");
+    let earlier = root.path().join("earlier");
+    std::fs::create_dir(&earlier).unwrap();
+    std::fs::write(
+        earlier.join("keys.json"),
+        r#"{"member":"km_1","admin":"ka_1"}"#,
+    )
+    .unwrap();
+    open(&earlier, 0o755);
+    open(&earlier.join("keys.json"), 0o644);
+    for data in [&fresh, &earlier] {
+        let mut config = server::Config::local(data.to_path_buf(), "", "");
+        assert!(config.ensure_local_keys().unwrap());
+        server::Application::build(&config, test_leptos_options())
+            .await
+            .unwrap();
+        assert_eq!(mode(data), 0o700, "{}", data.display());
+        assert_eq!(mode(&data.join("keys.json")), 0o600, "{}", data.display());
+    }
+    assert_eq!(
+        std::fs::read_to_string(earlier.join("keys.json")).unwrap(),
+        r#"{"member":"km_1","admin":"ka_1"}"#,
+        "the keys were kept"
+    );
+}
