@@ -70,6 +70,8 @@ function appEnv(dataDir: string) {
     KIRO_DATA_DIR: dataDir,
     KIRO_MEMBER_KEYS: `${keys.member},${keys.limited}`,
     KIRO_ADMIN_KEYS: keys.admin,
+    // Every test's addresses are at these; members.spec.ts checks another is refused.
+    KIRO_ALLOWED_DOMAINS: 'example.com,example.org',
     RUST_LOG: 'warn',
   };
 }

@@ -248,6 +248,9 @@ pub enum Reason {
     UnusualPage,
     /// An earlier request for the same email is still waiting for an administrator.
     AlreadyWaiting,
+    /// The request qualifies, but every seat the organisation pays for (`KIRO_MAX_SEATS`) is
+    /// taken.
+    NoSeatLeft,
 }
 
 /// What a counter counts.
@@ -457,6 +460,88 @@ pub struct AdminOverview {
     pub waiting: Vec<DecisionSummary>,
     /// The newest decisions, newest first.
     pub recent: Vec<DecisionSummary>,
+    /// The newest administrator actions, newest first.
+    pub actions: Vec<AdminAction>,
+    /// The page of the group's members asked for, with the seats.
+    pub members: MembersPage,
+}
+
+/// What an administrator did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdminActionKind {
+    CreateUser,
+    Approve,
+    Deny,
+    Revoke,
+}
+
+impl AdminActionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CreateUser => "create_user",
+            Self::Approve => "approve",
+            Self::Deny => "deny",
+            Self::Revoke => "revoke",
+        }
+    }
+}
+
+/// An administrator's action, as kept in the audit store (`actions/…json`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AdminAction {
+    /// RFC 3339, UTC, milliseconds.
+    pub at: String,
+    pub action: AdminActionKind,
+    /// The email acted on.
+    pub target: String,
+    /// The admin key's id (`admin-1a2b3c4d`), never the key.
+    pub by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// What came of it, in words.
+    pub outcome: String,
+}
+
+/// Seats in the group: used, and the most the organisation pays for (`None`: no cap).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Seats {
+    pub used: usize,
+    pub allowed: Option<u32>,
+}
+
+/// A member of the group, as the admin page lists them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberSummary {
+    pub user_id: String,
+    pub email: String,
+    pub display_name: String,
+    /// How they got the seat, from the records ("approved by admin-… at …"); `None` when no
+    /// record within the recent ones says.
+    pub joined: Option<String>,
+}
+
+/// One page of the group's members.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MembersPage {
+    pub members: Vec<MemberSummary>,
+    pub seats: Seats,
+    /// Zero-based.
+    pub page: usize,
+    pub pages: usize,
+}
+
+/// The answer to a revoke.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Revoked {
+    pub email: String,
+    pub group: String,
+    pub message: String,
 }
 
 /// "Credits: 12 / 50" style text for counters.

@@ -74,6 +74,39 @@ impl EmailAddress {
     pub fn local_part(&self) -> &str {
         self.0.split('@').next().unwrap_or_default()
     }
+
+    /// The part after the `@`, lower case.
+    pub fn domain(&self) -> &str {
+        self.0.rsplit('@').next().unwrap_or_default()
+    }
+}
+
+/// The organisation's email domains (`KIRO_ALLOWED_DOMAINS`). Exact: `example.com` does not
+/// admit `eng.example.com`; list each. None listed admits every domain.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AllowedDomains(Vec<String>);
+
+impl AllowedDomains {
+    /// Comma-separated domains (`example.com, example.org`; a leading `@` is allowed).
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let mut domains = Vec::new();
+        for item in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let domain = item.strip_prefix('@').unwrap_or(item);
+            let valid = EmailAddress::parse(&format!("x@{domain}"))
+                .map_err(|_| format!("{item:?} is not a domain like example.com"))?;
+            domains.push(valid.domain().to_owned());
+        }
+        Ok(Self(domains))
+    }
+
+    pub fn permits(&self, email: &EmailAddress) -> bool {
+        self.0.is_empty() || self.0.iter().any(|d| d == email.domain())
+    }
+
+    /// The domains, as configured (lower case).
+    pub fn as_slice(&self) -> &[String] {
+        &self.0
+    }
 }
 
 impl TryFrom<String> for EmailAddress {
@@ -253,6 +286,29 @@ fn printable(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn allowed_domains_admit_exactly_the_listed_ones() {
+        let email = |e: &str| EmailAddress::parse(e).unwrap();
+        let allowed = AllowedDomains::parse(" Example.com, @example.org ,").unwrap();
+        assert_eq!(allowed.as_slice(), ["example.com", "example.org"]);
+        assert!(allowed.permits(&email("ada@EXAMPLE.com")));
+        assert!(allowed.permits(&email("bob@example.org")));
+        for outside in [
+            "ada@eng.example.com",
+            "ada@example.com.evil.io",
+            "ada@notexample.com",
+            "example.com@evil.io",
+        ] {
+            assert!(!allowed.permits(&email(outside)), "{outside}");
+        }
+        assert!(AllowedDomains::parse("")
+            .unwrap()
+            .permits(&email("a@any.io")));
+        for bad in ["example", "*.example.com", "a@b.com", "exa mple.com"] {
+            assert!(AllowedDomains::parse(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn numbers_read_alike_everywhere() {

@@ -2,7 +2,7 @@
 //! `x-api-key` header (sent by `client::KeyedClient`, never in the body), calls the shared
 //! workflow, and maps an error to its HTTP status.
 
-use crate::api::{AdminOverview, ApiError, CheckOutcome, CreatedUser, DecisionSummary};
+use crate::api::{AdminOverview, ApiError, CheckOutcome, CreatedUser, DecisionSummary, Revoked};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
@@ -46,12 +46,14 @@ pub async fn create_user(
     ssr_glue::respond(services.create_user(request).await)
 }
 
-/// The admin page's lists: requests waiting for review and the newest decisions. Admin key.
+/// The admin page's lists: requests waiting for review, the newest decisions and administrator
+/// actions, and a page of the members (the first when not given). Admin key.
 #[server(endpoint = "load_admin_page", input = Json, client = crate::client::KeyedClient)]
-pub async fn load_admin_page() -> Result<AdminOverview, ApiError> {
+pub async fn load_admin_page(members_page: Option<usize>) -> Result<AdminOverview, ApiError> {
     let services = ssr_glue::services()?;
     let key = ssr_glue::key().await;
-    ssr_glue::respond(services.admin_overview(key.as_deref()).await)
+    let page = members_page.unwrap_or_default();
+    ssr_glue::respond(services.admin_overview(key.as_deref(), page).await)
 }
 
 /// Approve (grant) or deny a request waiting for review. Admin key.
@@ -70,6 +72,19 @@ pub async fn settle_review(
         note,
     };
     ssr_glue::respond(services.settle_review(request).await)
+}
+
+/// Take a member's seat back; the user stays in the directory. Admin key.
+#[server(endpoint = "revoke_member", input = Json, client = crate::client::KeyedClient)]
+pub async fn revoke_member(email: String, note: Option<String>) -> Result<Revoked, ApiError> {
+    use crate::ssr::members::RevokeRequest;
+    let services = ssr_glue::services()?;
+    let request = RevokeRequest {
+        api_key: ssr_glue::key().await,
+        email,
+        note,
+    };
+    ssr_glue::respond(services.revoke(request).await)
 }
 
 /// A decision's screenshot as a `data:` URL, for the admin page. Admin key.

@@ -4,7 +4,9 @@
 
 use crate::adapters::aws::bedrock;
 use anyhow::{bail, Context};
+use app::domain::AllowedDomains;
 use app::ssr::access::{RateLimits, Secret};
+use app::ssr::Policy;
 use http::HeaderValue;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -21,6 +23,8 @@ pub struct Config {
     pub group_id: Option<String>,
     pub cors_origins: Vec<HeaderValue>,
     pub rate_limits: RateLimits,
+    /// `KIRO_ALLOWED_DOMAINS` and `KIRO_MAX_SEATS`.
+    pub policy: Policy,
     pub directory: DirectoryBackend,
     pub audit_store: AuditBackend,
     pub analyzer: AnalyzerBackend,
@@ -187,6 +191,14 @@ impl Config {
             .iter()
             .map(|o| parse_origin("KIRO_CORS_ORIGINS", o))
             .collect::<anyhow::Result<_>>()?;
+        let policy = Policy {
+            allowed_domains: AllowedDomains::parse(&vars.or("KIRO_ALLOWED_DOMAINS", ""))
+                .map_err(|e| anyhow::anyhow!("KIRO_ALLOWED_DOMAINS: {e}"))?,
+            max_seats: match vars.get("KIRO_MAX_SEATS") {
+                None => None,
+                Some(_) => Some(vars.parse::<u32>("KIRO_MAX_SEATS", 0)?),
+            },
+        };
         let directory = match vars.or("KIRO_DIRECTORY", "sqlite").as_str() {
             "sqlite" => DirectoryBackend::Sqlite,
             "identitystore" => DirectoryBackend::IdentityStore {
@@ -240,6 +252,7 @@ impl Config {
             group_id: vars.get("KIRO_GROUP_ID"),
             cors_origins,
             rate_limits,
+            policy,
             directory,
             audit_store,
             analyzer,
@@ -339,6 +352,29 @@ mod tests {
         assert_eq!(c.group_name, "Kiro Pro");
         assert_eq!(c.data_dir, PathBuf::from("data"));
         assert_eq!(c.rate_limits.burst, 5);
+    }
+
+    #[test]
+    fn the_policy_is_open_by_default_and_parsed_when_set() {
+        let open = parse(&[]).unwrap().policy;
+        assert!(open.allowed_domains.as_slice().is_empty());
+        assert_eq!(open.max_seats, None);
+        let set = parse(&[
+            ("KIRO_ALLOWED_DOMAINS", "example.com,Example.org"),
+            ("KIRO_MAX_SEATS", "25"),
+        ])
+        .unwrap()
+        .policy;
+        assert_eq!(
+            set.allowed_domains.as_slice(),
+            ["example.com", "example.org"]
+        );
+        assert_eq!(set.max_seats, Some(25));
+        assert!(
+            error(&[("KIRO_ALLOWED_DOMAINS", "*.example.com")]).contains("KIRO_ALLOWED_DOMAINS")
+        );
+        assert!(error(&[("KIRO_MAX_SEATS", "-1")]).contains("KIRO_MAX_SEATS"));
+        assert!(error(&[("KIRO_MAX_SEATS", "many")]).contains("KIRO_MAX_SEATS"));
     }
 
     #[test]

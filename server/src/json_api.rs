@@ -1,10 +1,11 @@
 //! The JSON endpoints for scripts, all with `x-api-key`: `POST /check-credits` (JSON or
 //! multipart), `POST /create-user`, and the review queue (`GET /reviews`,
-//! `POST /reviews/approve|deny`, `GET /screenshot?key=…`). They call the same workflows as the
-//! pages.
+//! `POST /reviews/approve|deny`, `GET /screenshot?key=…`), the members (`GET /members?page=`,
+//! `POST /members/revoke`). They call the same workflows as the pages.
 
 use crate::state::{body_too_large, AppState, MAX_JSON_BODY_BYTES, MAX_MULTIPART_BODY_BYTES};
-use app::api::{CheckOutcome, CreatedUser, DecisionSummary};
+use app::api::{CheckOutcome, CreatedUser, DecisionSummary, MembersPage, Revoked};
+use app::ssr::members::RevokeRequest;
 use app::ssr::review::SettleRequest;
 use app::ssr::workflow::{CheckRequest, CreateUserRequest, ImageUpload};
 use app::ssr::{AppError, AppResult, Field};
@@ -42,6 +43,17 @@ struct SettleBody {
 #[derive(Deserialize)]
 pub struct ScreenshotQuery {
     key: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct MembersQuery {
+    page: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RevokeBody {
+    email: Option<String>,
+    note: Option<String>,
 }
 
 fn api_key(request: &Request) -> Option<String> {
@@ -232,6 +244,36 @@ pub async fn screenshot(
         ],
         png,
     ))
+}
+
+/// One page of the group's members, with seats used / allowed (admin key).
+pub async fn members(
+    State(state): State<AppState>,
+    headers: http::HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<MembersQuery>,
+) -> AppResult<Json<MembersPage>> {
+    let key = header_key(&headers);
+    let page = match query.page.as_deref().map(str::trim) {
+        None | Some("") => 0,
+        Some(p) => p
+            .parse()
+            .map_err(|_| AppError::invalid(Field::Page, "page is a page number: 0, 1, 2, …"))?,
+    };
+    Ok(Json(state.services.members(key.as_deref(), page).await?))
+}
+
+/// Takes a member's seat back (admin key); the user stays in the directory.
+pub async fn revoke(State(state): State<AppState>, request: Request) -> AppResult<Json<Revoked>> {
+    let (key, body): (_, RevokeBody) = keyed_json(&state, request, app::ssr::Role::Admin).await?;
+    let revoked = state
+        .services
+        .revoke(RevokeRequest {
+            api_key: key,
+            email: body.email.unwrap_or_default(),
+            note: body.note,
+        })
+        .await?;
+    Ok(Json(revoked))
 }
 
 pub async fn healthz() -> Json<serde_json::Value> {

@@ -42,6 +42,8 @@ pub fn app(state: AppState) -> Router {
         .route("/reviews/approve", post(json_api::approve_review))
         .route("/reviews/deny", post(json_api::deny_review))
         .route("/screenshot", get(json_api::screenshot))
+        .route("/members", get(json_api::members))
+        .route("/members/revoke", post(json_api::revoke))
         .route("/api/{*fn_name}", post(server_fn))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state)

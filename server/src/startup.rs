@@ -142,7 +142,8 @@ pub fn services_over(
         KeyRing::new(config.member_keys.clone(), config.admin_keys.clone()),
         RateLimiter::new(config.rate_limits),
         config.group_name.clone(),
-    );
+    )
+    .with_policy(config.policy.clone());
     match &config.group_id {
         Some(id) => services.with_group_id(id.clone()),
         None => services,

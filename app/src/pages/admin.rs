@@ -1,10 +1,12 @@
 //! The administrators' page: create a user in the Kiro Pro group, settle the requests waiting
-//! for review, and see recent decisions with their screenshots.
+//! for review, see and revoke the members, and see recent decisions (with their screenshots)
+//! and administrator actions.
 
+use super::members::{AdminActions, Members};
 use super::reviews::{verdict_label, PendingReviews, ScreenshotView};
 use super::{ErrorCard, KeyField, TextField};
 use crate::api::{describe_counters, CreatedUser, Verdict};
-use crate::server_fns::{CreateUser, LoadAdminPage, SettleReview};
+use crate::server_fns::{CreateUser, LoadAdminPage, RevokeMember, SettleReview};
 use leptos::prelude::*;
 
 #[component]
@@ -17,18 +19,32 @@ pub fn AdminPage() -> impl IntoView {
     let create = ServerAction::<CreateUser>::new();
     let overview = ServerAction::<LoadAdminPage>::new();
     let settle = ServerAction::<SettleReview>::new();
+    let revoke = ServerAction::<RevokeMember>::new();
+    let members_page = RwSignal::new(0usize);
 
-    // Both lists in one call: each call counts against the key's rate limit.
+    // Every list in one call: each call counts against the key's rate limit.
     let refresh = move || {
         if !key.get_untracked().trim().is_empty() {
-            overview.dispatch(LoadAdminPage {});
+            overview.dispatch(LoadAdminPage {
+                members_page: Some(members_page.get_untracked()),
+            });
         }
     };
+    // Lists refused for the rate limit (a burst of changes) are asked for again once the wait
+    // the server names is over, instead of leaving an error where the lists were.
+    Effect::new(move |_| {
+        if let Some(Err(error)) = overview.value().get() {
+            if let Some(secs) = error.retry_after_secs.filter(|s| *s <= 10) {
+                set_timeout(refresh, std::time::Duration::from_secs(secs));
+            }
+        }
+    });
     // Load the lists once the saved key is known, and again after each change.
     Effect::new(move |_| {
         key.track();
         create.version().track();
         settle.version().track();
+        revoke.version().track();
         refresh();
     });
 
@@ -72,6 +88,7 @@ pub fn AdminPage() -> impl IntoView {
             })}
         </div>
         <PendingReviews overview settle refresh=Callback::new(move |()| refresh())/>
+        <Members overview revoke page=members_page refresh=Callback::new(move |()| refresh())/>
         <section class="card">
             <div class="table-head">
                 <h2>"Recent decisions"</h2>
@@ -98,8 +115,9 @@ pub fn AdminPage() -> impl IntoView {
                                 let shot = (row.verdict != Verdict::AlreadyPro).then(|| view! {
                                     <ScreenshotView screenshot_key=row.screenshot_key.clone()/>
                                 });
+                                let email = row.email.clone();
                                 view! {
-                                    <tr class=class>
+                                    <tr class=class data-email=email>
                                         <td>{row.at.get(..19).unwrap_or(&row.at).replace('T', " ")}</td>
                                         <td>{row.email}</td>
                                         <td class="verdict">{label}</td>
@@ -114,6 +132,7 @@ pub fn AdminPage() -> impl IntoView {
                 }.into_any(),
             }}
         </section>
+        <AdminActions overview/>
     }
 }
 

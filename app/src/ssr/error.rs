@@ -17,8 +17,10 @@ pub enum Field {
     Image,
     /// A record's or screenshot's key, as the admin calls name them.
     Key,
-    /// An administrator's note on a settlement.
+    /// An administrator's note on a settlement or a revoke.
     Note,
+    /// A page number of a list.
+    Page,
     /// The body as a whole (malformed JSON or multipart).
     Body,
 }
@@ -34,6 +36,7 @@ impl Field {
             Self::Image => "image",
             Self::Key => "key",
             Self::Note => "note",
+            Self::Page => "page",
             Self::Body => "body",
         }
     }
@@ -56,6 +59,9 @@ pub enum AppError {
     UnsupportedMedia(String),
     #[error("an image that does not decode: {0}")]
     UnprocessableImage(String),
+    /// An email outside `KIRO_ALLOWED_DOMAINS`; the message lists the domains.
+    #[error("domain not allowed: {0}")]
+    DomainNotAllowed(String),
     /// Nothing at this key (a record or screenshot an administrator asked for).
     #[error("not found: {0}")]
     NotFound(String),
@@ -94,7 +100,7 @@ impl AppError {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::MissingKey => ErrorCode::MissingKey,
-            Self::WrongKey | Self::AdminOnly => ErrorCode::Forbidden,
+            Self::WrongKey | Self::AdminOnly | Self::DomainNotAllowed(_) => ErrorCode::Forbidden,
             Self::Invalid { .. } => ErrorCode::BadRequest,
             Self::TooLarge { .. } => ErrorCode::TooLarge,
             Self::UnsupportedMedia(_) => ErrorCode::UnsupportedMediaType,
@@ -122,6 +128,7 @@ impl AppError {
             | Self::UnsupportedMedia(message)
             | Self::UnprocessableImage(message)
             | Self::NotFound(message)
+            | Self::DomainNotAllowed(message)
             | Self::Conflict(message) => message.clone(),
             Self::RateLimited { retry_after_secs } => {
                 format!("Too many requests with this key: try again in {retry_after_secs} s.")
@@ -199,6 +206,7 @@ pub fn to_api_error(err: AppError) -> ApiError {
     let mut api = ApiError::new(code, err.public_message());
     match &err {
         AppError::Invalid { field, .. } => api.field = Some(field.as_str().into()),
+        AppError::DomainNotAllowed(_) => api.field = Some(Field::Email.as_str().into()),
         AppError::RateLimited { retry_after_secs } => {
             api.retry_after_secs = Some(*retry_after_secs)
         }

@@ -5,6 +5,7 @@ pub mod assets;
 pub mod deadline;
 pub mod decision;
 pub mod error;
+pub mod members;
 pub mod metrics;
 pub mod normalise;
 pub mod ports;
@@ -18,7 +19,15 @@ pub use access::{KeyRing, RateLimiter, Role, Secret};
 pub use error::{AppError, AppResult, Field};
 pub use ports::{Analyzer, AuditStore, Directory};
 
-/// Everything a request needs: the three ports plus keys, limits and the group name.
+/// What the organisation allows: whose addresses may ask, and how many seats it pays for.
+#[derive(Clone, Debug, Default)]
+pub struct Policy {
+    pub allowed_domains: crate::domain::AllowedDomains,
+    /// `KIRO_MAX_SEATS`: the group's size at most; `None`, no cap.
+    pub max_seats: Option<u32>,
+}
+
+/// Everything a request needs: the three ports plus keys, limits, the group and the policy.
 /// Built once at start-up by the server and shared by the router and the server functions.
 pub struct Services {
     pub directory: Arc<dyn Directory>,
@@ -28,6 +37,7 @@ pub struct Services {
     pub limiter: RateLimiter,
     /// Display name of the group whose members get Kiro Pro.
     pub group_name: String,
+    pub policy: Policy,
     group_id: tokio::sync::OnceCell<String>,
 }
 
@@ -47,8 +57,13 @@ impl Services {
             keys,
             limiter,
             group_name,
+            policy: Policy::default(),
             group_id: tokio::sync::OnceCell::new(),
         }
+    }
+
+    pub fn with_policy(self, policy: Policy) -> Self {
+        Self { policy, ..self }
     }
 
     /// Uses this group id instead of looking the group up by name (a configured id).

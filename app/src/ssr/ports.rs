@@ -1,7 +1,7 @@
 //! The ports: what the workflows need from a directory, an audit store and an analyzer.
 //! Each has a local adapter and an AWS adapter in the server crate.
 
-use crate::api::{DecisionRecord, Evidence};
+use crate::api::{AdminAction, DecisionRecord, Evidence};
 use async_trait::async_trait;
 
 /// A dependency's own error, kept whole for the log (never shown to a client).
@@ -62,6 +62,16 @@ pub struct NewUser {
     pub email: String,
 }
 
+/// A user as the directory describes them (DescribeUser).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserProfile {
+    pub user_id: String,
+    pub user_name: String,
+    /// The primary email, or the first; empty when the user has none.
+    pub email: String,
+    pub display_name: String,
+}
+
 /// Users, groups and memberships, shaped like the Identity Store's API so adapters stay thin.
 /// The contract (every adapter and fake passes `tests/it/contracts/directory.rs`):
 /// - `find_user(email)` MUST find a user created with `create_user` by its user name, MUST find
@@ -73,7 +83,13 @@ pub struct NewUser {
 /// - `find_group` / `create_group` likewise for a group's display name;
 /// - `is_member` MUST be false until `add_member` succeeded for that pair, true after;
 /// - `add_member` MUST return `Conflict` when the pair already exists (the Identity Store's
-///   ConflictException) and leave one membership.
+///   ConflictException) and leave one membership;
+/// - `member_ids` MUST list every member's user id once, however many pages the listing takes,
+///   and none whose membership was removed;
+/// - `describe_user` MUST give a created user's user name, email and display name, and `None`
+///   for an id no user has;
+/// - `remove_member` MUST end an existing membership and return `true` (the user stays:
+///   `find_user` still finds them), and return `false` when there was none.
 #[async_trait]
 pub trait Directory: Send + Sync {
     /// GetUserId by UserName, then by emails.value.
@@ -88,6 +104,12 @@ pub trait Directory: Send + Sync {
     async fn is_member(&self, group_id: &str, user_id: &str) -> PortResult<bool>;
     /// CreateGroupMembership; `Conflict` when already a member.
     async fn add_member(&self, group_id: &str, user_id: &str) -> PortResult<()>;
+    /// ListGroupMemberships, every page: the members' user ids.
+    async fn member_ids(&self, group_id: &str) -> PortResult<Vec<String>>;
+    /// DescribeUser.
+    async fn describe_user(&self, user_id: &str) -> PortResult<Option<UserProfile>>;
+    /// GetGroupMembershipId, then DeleteGroupMembership; `false` when not a member.
+    async fn remove_member(&self, group_id: &str, user_id: &str) -> PortResult<bool>;
 }
 
 /// Who first used an image, when someone claims it.
@@ -115,7 +137,9 @@ pub enum Claim {
 /// - the review queue holds at most one record key per email: `open_review` MUST return
 ///   `false` and change nothing when that email already has one waiting (also when two race),
 ///   `waiting_review` MUST name the waiting key, `waiting_reviews` MUST list every waiting key
-///   once, and after `close_review` (which MUST succeed when nothing waits) the email has none.
+///   once, and after `close_review` (which MUST succeed when nothing waits) the email has none;
+/// - `recent_actions(n)` MUST return at most `n` of the actions `put_action` wrote, newest first
+///   (keys start with the time), and never a decision record.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
     async fn put_screenshot(&self, key: &str, bytes: &[u8], content_type: &str) -> PortResult<()>;
@@ -135,6 +159,10 @@ pub trait AuditStore: Send + Sync {
     async fn close_review(&self, email: &str) -> PortResult<()>;
     /// The newest `limit` records, newest first.
     async fn recent(&self, limit: usize) -> PortResult<Vec<DecisionRecord>>;
+    /// Writes an administrator's action at `key` (`actions/…json`).
+    async fn put_action(&self, key: &str, action: &AdminAction) -> PortResult<()>;
+    /// The newest `limit` administrator actions, newest first.
+    async fn recent_actions(&self, limit: usize) -> PortResult<Vec<AdminAction>>;
     /// Who owns this image hash, if anyone.
     async fn image_owner(&self, sha256: &str) -> PortResult<Option<String>>;
     /// Claims the hash for `email` atomically (first writer wins).

@@ -4,7 +4,7 @@
 use super::error::{AppError, AppResult, CauseChain, Field};
 use super::workflow::Person;
 use super::{Role, Services};
-use crate::api::{AdminOverview, DecisionSummary, Settlement};
+use crate::api::{AdminActionKind, AdminOverview, DecisionSummary, Settlement};
 
 /// Longest note an administrator may leave on a settlement.
 pub const MAX_NOTE_CHARS: usize = 500;
@@ -26,12 +26,19 @@ impl Services {
         self.waiting_list().await
     }
 
-    /// The admin page's two lists, for one authorised (and rate-limited) call. Administrators only.
-    pub async fn admin_overview(&self, api_key: Option<&str>) -> AppResult<AdminOverview> {
+    /// The admin page's lists — waiting, recent decisions, administrator actions, and one page
+    /// of the members — for one authorised (and rate-limited) call. Administrators only.
+    pub async fn admin_overview(
+        &self,
+        api_key: Option<&str>,
+        members_page: usize,
+    ) -> AppResult<AdminOverview> {
         self.authorize(api_key, Role::Admin)?;
         Ok(AdminOverview {
             waiting: self.waiting_list().await?,
             recent: self.recent_decisions(50).await?,
+            actions: self.audit.recent_actions(50).await?,
+            members: self.members_page(members_page).await?,
         })
     }
 
@@ -98,11 +105,20 @@ impl Services {
         }
         record.settlement = Some(Settlement {
             approved: req.approve,
-            by,
+            by: by.clone(),
             at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            note,
+            note: note.clone(),
         });
         self.audit.put_record(&key, &record).await?;
+        if let Ok(email) = crate::domain::EmailAddress::parse(&record.email) {
+            let (kind, outcome) = if req.approve {
+                (AdminActionKind::Approve, "approved: granted")
+            } else {
+                (AdminActionKind::Deny, "denied")
+            };
+            let outcome = format!("{outcome} (request {key})");
+            self.record_action(kind, &email, &by, note, &outcome).await;
+        }
         if self.audit.waiting_review(&record.email).await? == Some(key.clone()) {
             self.audit.close_review(&record.email).await?;
         }
@@ -147,7 +163,7 @@ fn stored_key(raw: &str, extension: &str) -> AppResult<String> {
     }
 }
 
-fn parse_note(note: Option<String>) -> AppResult<Option<String>> {
+pub(super) fn parse_note(note: Option<String>) -> AppResult<Option<String>> {
     let note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
     match note {
         Some(n) if n.chars().count() > MAX_NOTE_CHARS => Err(AppError::invalid(

@@ -8,7 +8,8 @@ use super::normalise::{check_upload, normalise};
 use super::ports::{Claim, NewUser, NormalisedImage, PortError};
 use super::{Role, Services};
 use crate::api::{
-    CheckOutcome, CreatedUser, DecisionRecord, DecisionSummary, Reason, Timings, Verdict,
+    AdminActionKind, CheckOutcome, CreatedUser, DecisionRecord, DecisionSummary, Reason, Timings,
+    Verdict,
 };
 use crate::domain::{decode_base64_image, display_name, EmailAddress, PersonName};
 use std::time::Instant;
@@ -111,6 +112,7 @@ impl Services {
             req.last_name.as_deref(),
             None,
         )?;
+        self.check_domain(&person.email)?;
         let bytes = match req.image {
             ImageUpload::Bytes(b) => b,
             ImageUpload::Base64(s) => {
@@ -170,6 +172,13 @@ impl Services {
                         .await?;
                 let analyze_ms = t.elapsed().as_millis() as u64;
                 let mut decision = decide(&evidence, &person.email);
+                if decision.verdict == Verdict::Granted && !self.seat_left().await? {
+                    decision = Decision::review(
+                        Reason::NoSeatLeft,
+                        "your screenshot qualifies, but every Kiro Pro seat the organisation \
+                         pays for is taken.",
+                    );
+                }
                 if decision.verdict == Verdict::Granted {
                     if let Claim::OtherOwner(_) = self
                         .audit
@@ -248,14 +257,41 @@ impl Services {
 
     /// Create (or find) a user and put them in the group. Administrators only.
     pub async fn create_user(&self, req: CreateUserRequest) -> AppResult<CreatedUser> {
-        self.authorize(req.api_key.as_deref(), Role::Admin)?;
+        let by = self.authorize(req.api_key.as_deref(), Role::Admin)?;
         let person = Person::parse(
             &req.email,
             req.first_name.as_deref(),
             req.last_name.as_deref(),
             req.display_name.as_deref(),
         )?;
-        self.grant(&person).await
+        self.check_domain(&person.email)?;
+        let created = self.grant(&person).await?;
+        let outcome = match (created.created, created.added_to_group) {
+            (true, _) => format!("created and added to {}", created.group),
+            (false, true) => format!("existing user added to {}", created.group),
+            (false, false) => format!("already in {}", created.group),
+        };
+        self.record_action(
+            AdminActionKind::CreateUser,
+            &person.email,
+            &by,
+            None,
+            &outcome,
+        )
+        .await;
+        Ok(created)
+    }
+
+    /// 403 for an address outside `KIRO_ALLOWED_DOMAINS`, before anything else is looked at.
+    fn check_domain(&self, email: &EmailAddress) -> AppResult<()> {
+        let allowed = &self.policy.allowed_domains;
+        if allowed.permits(email) {
+            return Ok(());
+        }
+        Err(AppError::DomainNotAllowed(format!(
+            "Kiro Pro here is for addresses at {}; {email} is not one of them.",
+            allowed.as_slice().join(", ")
+        )))
     }
 
     /// The newest decisions (at most `limit`, up to 200), newest first.
@@ -274,9 +310,24 @@ impl Services {
 
     /// Ensures the user exists and is in the group. Idempotent, and safe when two identical
     /// requests race: a conflict means the other one won, and we go on with what it made.
+    /// With `KIRO_MAX_SEATS` reached, a grant that would take a new seat is a 409 and changes
+    /// nothing (two grants racing for the last seat can both get in: the count is not a lock).
     pub(super) async fn grant(&self, person: &Person) -> AppResult<CreatedUser> {
         let new_user = person.new_user();
-        let (user_id, created) = match self.directory.find_user(&new_user.user_name).await? {
+        let group_id = self.group_id().await?;
+        let existing = self.directory.find_user(&new_user.user_name).await?;
+        let has_seat = match &existing {
+            Some(id) => self.directory.is_member(&group_id, id).await?,
+            None => false,
+        };
+        if !has_seat && !self.seat_left().await? {
+            return Err(AppError::Conflict(format!(
+                "Every {} seat the organisation pays for is taken (KIRO_MAX_SEATS): revoke one \
+                 first, or raise the limit. Nothing was changed.",
+                self.group_name
+            )));
+        }
+        let (user_id, created) = match existing {
             Some(id) => (id, false),
             None => match self.directory.create_user(&new_user).await {
                 Ok(id) => (id, true),
@@ -287,8 +338,7 @@ impl Services {
                 Err(e) => return Err(e.into()),
             },
         };
-        let group_id = self.group_id().await?;
-        let added = if self.directory.is_member(&group_id, &user_id).await? {
+        let added = if has_seat || self.directory.is_member(&group_id, &user_id).await? {
             false
         } else {
             match self.directory.add_member(&group_id, &user_id).await {
@@ -339,7 +389,7 @@ impl Services {
     }
 
     /// The group's id, found or created once and then cached.
-    async fn group_id(&self) -> AppResult<String> {
+    pub(super) async fn group_id(&self) -> AppResult<String> {
         self.group_id
             .get_or_try_init(|| async {
                 if let Some(id) = self.directory.find_group(&self.group_name).await? {
@@ -379,10 +429,8 @@ fn vanished(what: &str) -> AppError {
 /// number `nn` keep even the same image sent twice at once apart; an overwrite would lose
 /// a settled review).
 fn record_stem(email: &EmailAddress, image: &NormalisedImage, verdict: Verdict) -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static SEQUENCE: AtomicU32 = AtomicU32::new(0);
     let ts = chrono::Utc::now().format("%Y%m%d-%H%M%S%3f");
-    let seq = SEQUENCE.fetch_add(1, Ordering::Relaxed) % 100;
+    let seq = next_sequence();
     let suffix = match verdict {
         Verdict::Denied => "-deny",
         Verdict::Review => "-review",
@@ -393,6 +441,13 @@ fn record_stem(email: &EmailAddress, image: &NormalisedImage, verdict: Verdict) 
         sanitise_for_key(email.as_str()),
         &image.sha256[..8]
     )
+}
+
+/// 0–99, one more each call: keeps keys made in the same millisecond apart.
+pub(super) fn next_sequence() -> u32 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static SEQUENCE: AtomicU32 = AtomicU32::new(0);
+    SEQUENCE.fetch_add(1, Ordering::Relaxed) % 100
 }
 
 /// Makes an email safe as part of an object key or file name.

@@ -1,8 +1,9 @@
 //! The audit store on disk: `screenshots/…png` and `…json` under the data directory (the same
 //! keys as in S3), `claims/{sha256}` files that tie an image to the first email that used it,
-//! and `reviews/{email}` files naming the record that waits for an administrator.
+//! `reviews/{email}` files naming the record that waits for an administrator, and
+//! `actions/…json`, what administrators did.
 
-use app::api::DecisionRecord;
+use app::api::{AdminAction, DecisionRecord};
 use app::ssr::ports::{AuditStore, Claim, PortError, PortResult};
 use async_trait::async_trait;
 use std::io::Write;
@@ -16,7 +17,7 @@ pub struct FileAuditStore {
 impl FileAuditStore {
     pub fn open(root: &Path) -> anyhow::Result<Self> {
         use anyhow::Context;
-        for sub in ["screenshots", "claims", "reviews"] {
+        for sub in ["screenshots", "claims", "reviews", "actions"] {
             std::fs::create_dir_all(root.join(sub))
                 .with_context(|| format!("creating {}", root.join(sub).display()))?;
         }
@@ -81,6 +82,30 @@ async fn write_atomically(path: PathBuf, bytes: Vec<u8>) -> PortResult<()> {
     .map_err(io("writing"))
 }
 
+/// The newest `limit` `.json` files in `dir` that read as `T`, newest first: keys start with
+/// the UTC time, so the name order is the time order.
+async fn newest_json_in<T: serde::de::DeserializeOwned + Send + 'static>(
+    dir: PathBuf,
+    limit: usize,
+) -> PortResult<Vec<T>> {
+    tokio::task::spawn_blocking(move || {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        names.sort_unstable_by(|a, b| b.cmp(a));
+        let found = names
+            .iter()
+            .take(limit)
+            .filter_map(|p| serde_json::from_slice::<T>(&std::fs::read(p).ok()?).ok())
+            .collect();
+        Ok(found)
+    })
+    .await
+    .map_err(|e| PortError::unavailable(SERVICE, e))?
+    .map_err(io("listing"))
+}
+
 fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
     let path = dir.join(format!(".tmp-{}", uuid::Uuid::new_v4()));
     let file = std::fs::OpenOptions::new()
@@ -103,27 +128,17 @@ impl AuditStore for FileAuditStore {
     }
 
     async fn recent(&self, limit: usize) -> PortResult<Vec<DecisionRecord>> {
-        let dir = self.root.join("screenshots");
-        tokio::task::spawn_blocking(move || {
-            let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)?
-                .filter_map(|entry| entry.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "json"))
-                .collect();
-            // Keys start with the UTC time, so the name order is the time order.
-            names.sort_unstable_by(|a, b| b.cmp(a));
-            let records = names
-                .iter()
-                .take(limit)
-                .filter_map(|p| {
-                    let bytes = std::fs::read(p).ok()?;
-                    serde_json::from_slice::<DecisionRecord>(&bytes).ok()
-                })
-                .collect();
-            Ok(records)
-        })
-        .await
-        .map_err(|e| PortError::unavailable(SERVICE, e))?
-        .map_err(io("listing"))
+        newest_json_in(self.root.join("screenshots"), limit).await
+    }
+
+    async fn put_action(&self, key: &str, action: &AdminAction) -> PortResult<()> {
+        let json =
+            serde_json::to_vec_pretty(action).map_err(|e| PortError::unavailable(SERVICE, e))?;
+        write_atomically(self.path(key)?, json).await
+    }
+
+    async fn recent_actions(&self, limit: usize) -> PortResult<Vec<AdminAction>> {
+        newest_json_in(self.root.join("actions"), limit).await
     }
 
     async fn record(&self, key: &str) -> PortResult<Option<DecisionRecord>> {

@@ -1,7 +1,7 @@
 //! The directory in a SQLite file, with the Identity Store's rules: unique user name
 //! (case-insensitive), unique group display name, one membership per (group, user).
 
-use app::ssr::ports::{Directory, NewUser, PortError, PortResult};
+use app::ssr::ports::{Directory, NewUser, PortError, PortResult, UserProfile};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
 use std::path::Path;
@@ -175,6 +175,50 @@ impl Directory for SqliteDirectory {
                 params![new_id(), g, u, now()],
             )
             .map(|_| ())
+        })
+        .await
+    }
+
+    async fn member_ids(&self, group_id: &str) -> PortResult<Vec<String>> {
+        let g = group_id.to_owned();
+        self.with(move |c| {
+            let mut statement = c.prepare(
+                "SELECT user_id FROM memberships WHERE group_id = ?1 ORDER BY created_at, user_id",
+            )?;
+            let ids = statement.query_map([g], |r| r.get(0))?;
+            ids.collect()
+        })
+        .await
+    }
+
+    async fn describe_user(&self, user_id: &str) -> PortResult<Option<UserProfile>> {
+        let u = user_id.to_owned();
+        self.with(move |c| {
+            c.query_row(
+                "SELECT user_id, user_name, email, display_name FROM users WHERE user_id = ?1",
+                [u],
+                |r| {
+                    Ok(UserProfile {
+                        user_id: r.get(0)?,
+                        user_name: r.get(1)?,
+                        email: r.get(2)?,
+                        display_name: r.get(3)?,
+                    })
+                },
+            )
+            .optional()
+        })
+        .await
+    }
+
+    async fn remove_member(&self, group_id: &str, user_id: &str) -> PortResult<bool> {
+        let (g, u) = (group_id.to_owned(), user_id.to_owned());
+        self.with(move |c| {
+            c.execute(
+                "DELETE FROM memberships WHERE group_id = ?1 AND user_id = ?2",
+                [g, u],
+            )
+            .map(|deleted| deleted > 0)
         })
         .await
     }

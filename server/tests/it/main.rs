@@ -1,7 +1,8 @@
 //! The server's integration tests, in one binary (one link on 2 cores instead of one per file):
 //! the real router on the embedded default, the AWS adapters at the wire, the gateway's own
 //! answers from the template, the Lambda path, the
-//! OCR fixtures, the workflow over in-memory fakes, and one contract suite per port.
+//! OCR fixtures, the workflow, members and policy over in-memory fakes, and one contract suite
+//! per port.
 
 mod api;
 mod aws;
@@ -9,6 +10,7 @@ mod common;
 mod contracts;
 mod edge;
 mod lambda;
+mod members;
 mod ocr_fixtures;
 mod review;
 mod workflow;

@@ -7,8 +7,7 @@ use crate::common::{
     ADMIN_KEY, MEMBER_KEY,
 };
 use app::api::Evidence;
-use axum::body::Body;
-use http::{Request, StatusCode};
+use http::StatusCode;
 use server::adapters::memory::{DirectoryOp, Failure};
 
 const ADA: &str = "ada@example.com";
@@ -32,11 +31,7 @@ async fn ada_asks(app: &FakedApp) -> Reply {
 }
 
 async fn get(app: &FakedApp, uri: &str, key: &str) -> Reply {
-    let request = Request::get(uri)
-        .header("x-api-key", key)
-        .body(Body::empty())
-        .unwrap();
-    send(&app.router, request).await
+    crate::common::get_with_key(&app.router, uri, key).await
 }
 
 async fn settle(app: &FakedApp, verb: &str, key: &str, body: serde_json::Value) -> Reply {

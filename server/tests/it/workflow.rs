@@ -3,7 +3,7 @@
 //! directory are checked. Also: what a 5xx logs, and racing grants.
 
 use crate::common::{
-    check_request, fixture, send, spawn_with_fakes, used_up_counter, FakedApp, MEMBER_KEY,
+    check_request, depleted, fixture, send, spawn_with_fakes, FakedApp, MEMBER_KEY,
 };
 use app::api::Evidence;
 use http::StatusCode;
@@ -11,16 +11,6 @@ use server::adapters::memory::{AuditOp, DirectoryOp, Failure};
 use std::sync::{Arc, Mutex};
 
 const ADA: &str = "ada@example.com";
-
-/// What a good model or OCR reads off Ada's depleted page.
-fn depleted(email: &str) -> Evidence {
-    Evidence {
-        kiro_page: true,
-        emails_seen: vec![email.into()],
-        counters: vec![used_up_counter()],
-        ..Evidence::default()
-    }
-}
 
 async fn ada_asks(app: &FakedApp) -> crate::common::Reply {
     send(

@@ -1,9 +1,10 @@
 //! The directory in IAM Identity Center's Identity Store: GetUserId / GetGroupId by unique
 //! attribute, CreateUser / CreateGroup / CreateGroupMembership (ConflictException = exists),
-//! IsMemberInGroups for the "already Pro" check.
+//! IsMemberInGroups for the "already Pro" check; ListGroupMemberships, DescribeUser and
+//! GetGroupMembershipId + DeleteGroupMembership for the members list and revoking a seat.
 
 use super::port_error;
-use app::ssr::ports::{Directory, NewUser, PortError, PortResult};
+use app::ssr::ports::{Directory, NewUser, PortError, PortResult, UserProfile};
 use async_trait::async_trait;
 use aws_sdk_identitystore::types::{AlternateIdentifier, Email, MemberId, Name, UniqueAttribute};
 use aws_sdk_identitystore::Client;
@@ -16,6 +17,7 @@ const SERVICE: &str = "the directory";
 pub struct IdentityStoreDirectory {
     client: Client,
     store_id: String,
+    page_size: i32,
 }
 
 impl IdentityStoreDirectory {
@@ -23,7 +25,13 @@ impl IdentityStoreDirectory {
         Self {
             client,
             store_id: store_id.into(),
+            page_size: 100, // the API's most
         }
+    }
+
+    /// Lists in smaller pages (tests: more pages with fewer members).
+    pub fn with_page_size(self, page_size: i32) -> Self {
+        Self { page_size, ..self }
     }
 
     fn unique(path: &str, value: &str) -> PortResult<AlternateIdentifier> {
@@ -167,6 +175,100 @@ impl Directory for IdentityStoreDirectory {
                     .is_some_and(|s| s.is_conflict_exception()) =>
             {
                 Err(PortError::Conflict)
+            }
+            Err(e) => Err(port_error(SERVICE, e)),
+        }
+    }
+
+    async fn member_ids(&self, group_id: &str) -> PortResult<Vec<String>> {
+        let memberships: Vec<_> = self
+            .client
+            .list_group_memberships()
+            .identity_store_id(&self.store_id)
+            .group_id(group_id)
+            .max_results(self.page_size)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<_, _>>()
+            .await
+            .map_err(|e| port_error(SERVICE, e))?;
+        Ok(memberships
+            .iter()
+            .filter_map(|m| match m.member_id() {
+                Some(MemberId::UserId(id)) => Some(id.clone()),
+                _ => None,
+            })
+            .collect())
+    }
+
+    async fn describe_user(&self, user_id: &str) -> PortResult<Option<UserProfile>> {
+        let described = self
+            .client
+            .describe_user()
+            .identity_store_id(&self.store_id)
+            .user_id(user_id)
+            .send()
+            .await;
+        let user = match described {
+            Ok(user) => user,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                return Ok(None)
+            }
+            Err(e) => return Err(port_error(SERVICE, e)),
+        };
+        let emails = user.emails();
+        let email = emails
+            .iter()
+            .find(|e| e.primary())
+            .or(emails.first())
+            .and_then(|e| e.value())
+            .unwrap_or_default();
+        Ok(Some(UserProfile {
+            user_id: user.user_id().to_owned(),
+            user_name: user.user_name().unwrap_or_default().to_owned(),
+            email: email.to_owned(),
+            display_name: user.display_name().unwrap_or_default().to_owned(),
+        }))
+    }
+
+    async fn remove_member(&self, group_id: &str, user_id: &str) -> PortResult<bool> {
+        let found = self
+            .client
+            .get_group_membership_id()
+            .identity_store_id(&self.store_id)
+            .group_id(group_id)
+            .member_id(MemberId::UserId(user_id.to_owned()))
+            .send()
+            .await;
+        let membership_id = match found {
+            Ok(out) => out.membership_id().to_owned(),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                return Ok(false)
+            }
+            Err(e) => return Err(port_error(SERVICE, e)),
+        };
+        let deleted = self
+            .client
+            .delete_group_membership()
+            .identity_store_id(&self.store_id)
+            .membership_id(membership_id)
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => Ok(true),
+            // Removed by someone else between the two calls.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Ok(false)
             }
             Err(e) => Err(port_error(SERVICE, e)),
         }

@@ -1,11 +1,12 @@
 //! The audit store in a private S3 bucket: screenshots and JSON records under `screenshots/`
 //! (the same keys as on disk, server-side encryption requested), recent records by listing
-//! month prefixes newest first, and image claims as `claims/{sha256}` written with
+//! month prefixes newest first, administrators' actions under `actions/`, and image claims as
+//! `claims/{sha256}` written with
 //! `If-None-Match: *`, so the first writer wins across Lambda instances; the review queue as
 //! `reviews/{email}` objects naming the waiting record, written the same way.
 
 use super::port_error;
-use app::api::DecisionRecord;
+use app::api::{AdminAction, DecisionRecord};
 use app::ssr::ports::{AuditStore, Claim, PortError, PortResult};
 use async_trait::async_trait;
 use aws_sdk_s3::primitives::ByteStream;
@@ -127,6 +128,24 @@ impl S3AuditStore {
         Ok(keys)
     }
 
+    /// The JSON objects at `keys` that read as `T`, in that order; one that does not is logged
+    /// and skipped, one deleted meanwhile is skipped.
+    async fn read_json<T: serde::de::DeserializeOwned>(
+        &self,
+        keys: Vec<String>,
+    ) -> PortResult<Vec<T>> {
+        let mut found = Vec::with_capacity(keys.len());
+        for key in keys {
+            if let Some(bytes) = self.get(&key).await? {
+                match serde_json::from_slice(&bytes) {
+                    Ok(value) => found.push(value),
+                    Err(e) => tracing::warn!(%key, error = %e, "skipping an unreadable object"),
+                }
+            }
+        }
+        Ok(found)
+    }
+
     fn review_key(email: &str) -> String {
         format!("reviews/{}", app::ssr::workflow::sanitise_for_key(email))
     }
@@ -167,16 +186,21 @@ impl AuditStore for S3AuditStore {
             }
         }
         keys.truncate(limit);
-        let mut records = Vec::with_capacity(keys.len());
-        for key in keys {
-            if let Some(bytes) = self.get(&key).await? {
-                match serde_json::from_slice(&bytes) {
-                    Ok(record) => records.push(record),
-                    Err(e) => tracing::warn!(%key, error = %e, "skipping an unreadable record"),
-                }
-            }
-        }
-        Ok(records)
+        self.read_json(keys).await
+    }
+
+    async fn put_action(&self, key: &str, action: &AdminAction) -> PortResult<()> {
+        let json =
+            serde_json::to_vec_pretty(action).map_err(|e| PortError::unavailable(SERVICE, e))?;
+        self.put(key, json, "application/json").await
+    }
+
+    async fn recent_actions(&self, limit: usize) -> PortResult<Vec<AdminAction>> {
+        // Actions are few (people act, not scripts): one listing of the prefix, newest first.
+        let mut keys = self.keys_under("actions/").await?;
+        keys.sort_unstable_by(|a, b| b.cmp(a));
+        keys.truncate(limit);
+        self.read_json(keys).await
     }
 
     async fn image_owner(&self, sha256: &str) -> PortResult<Option<String>> {

@@ -1,7 +1,7 @@
 //! An in-memory audit store: screenshots, records and image claims in maps.
 
 use super::{Failure, Failures};
-use app::api::DecisionRecord;
+use app::api::{AdminAction, DecisionRecord};
 use app::ssr::ports::{AuditStore, Claim, PortResult};
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -19,6 +19,8 @@ pub enum AuditOp {
     Read,
     /// Every review queue call.
     Reviews,
+    /// `put_action` and `recent_actions`.
+    Actions,
 }
 
 #[derive(Debug, Default)]
@@ -28,6 +30,8 @@ struct State {
     owners: HashMap<String, String>,
     /// The review queue: email → record key.
     reviews: HashMap<String, String>,
+    /// Administrators' actions by key.
+    actions: std::collections::BTreeMap<String, AdminAction>,
     /// When set, the next claim finds this email's claim already there: another request won.
     claimed_meanwhile_by: Option<String>,
 }
@@ -69,6 +73,11 @@ impl MemoryAuditStore {
         self.lock().records.clone()
     }
 
+    /// Every administrator action kept, newest first.
+    pub fn actions(&self) -> Vec<AdminAction> {
+        self.lock().actions.values().rev().cloned().collect()
+    }
+
     pub fn screenshot_count(&self) -> usize {
         self.lock().screenshots.len()
     }
@@ -100,6 +109,24 @@ impl AuditStore for MemoryAuditStore {
         all.sort_by(|a, b| b.at.cmp(&a.at));
         all.truncate(limit);
         Ok(all)
+    }
+
+    async fn put_action(&self, key: &str, action: &AdminAction) -> PortResult<()> {
+        self.failures.check(AuditOp::Actions).await?;
+        self.lock().actions.insert(key.to_owned(), action.clone());
+        Ok(())
+    }
+
+    async fn recent_actions(&self, limit: usize) -> PortResult<Vec<AdminAction>> {
+        self.failures.check(AuditOp::Actions).await?;
+        Ok(self
+            .lock()
+            .actions
+            .values()
+            .rev()
+            .take(limit)
+            .cloned()
+            .collect())
     }
 
     async fn record(&self, key: &str) -> PortResult<Option<DecisionRecord>> {

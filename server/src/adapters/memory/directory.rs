@@ -2,7 +2,7 @@
 //! membership per pair).
 
 use super::{Failure, Failures, Rendezvous};
-use app::ssr::ports::{Directory, NewUser, PortError, PortResult};
+use app::ssr::ports::{Directory, NewUser, PortError, PortResult, UserProfile};
 use async_trait::async_trait;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -16,6 +16,9 @@ pub enum DirectoryOp {
     CreateGroup,
     IsMember,
     AddMember,
+    MemberIds,
+    DescribeUser,
+    RemoveMember,
 }
 
 #[derive(Debug, Default)]
@@ -26,6 +29,8 @@ struct State {
     emails: HashMap<String, String>,
     /// Lower-cased display name → group id.
     groups: HashMap<String, String>,
+    /// User id → what DescribeUser answers.
+    profiles: HashMap<String, UserProfile>,
     memberships: HashSet<(String, String)>,
     /// How many times a Conflict was answered (tests check races took that branch).
     conflicts: usize,
@@ -102,6 +107,15 @@ impl Directory for MemoryDirectory {
         }
         let id = uuid::Uuid::new_v4().to_string();
         state.users.insert(key, id.clone());
+        state.profiles.insert(
+            id.clone(),
+            UserProfile {
+                user_id: id.clone(),
+                user_name: user.user_name.clone(),
+                email: user.email.clone(),
+                display_name: user.display_name.clone(),
+            },
+        );
         state
             .emails
             .entry(user.email.to_lowercase())
@@ -147,5 +161,29 @@ impl Directory for MemoryDirectory {
             return Err(PortError::Conflict);
         }
         Ok(())
+    }
+
+    async fn member_ids(&self, group_id: &str) -> PortResult<Vec<String>> {
+        self.failures.check(DirectoryOp::MemberIds).await?;
+        let state = self.lock();
+        let mut ids: Vec<String> = state
+            .memberships
+            .iter()
+            .filter(|(g, _)| g == group_id)
+            .map(|(_, u)| u.clone())
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    async fn describe_user(&self, user_id: &str) -> PortResult<Option<UserProfile>> {
+        self.failures.check(DirectoryOp::DescribeUser).await?;
+        Ok(self.lock().profiles.get(user_id).cloned())
+    }
+
+    async fn remove_member(&self, group_id: &str, user_id: &str) -> PortResult<bool> {
+        self.failures.check(DirectoryOp::RemoveMember).await?;
+        let pair = (group_id.to_owned(), user_id.to_owned());
+        Ok(self.lock().memberships.remove(&pair))
     }
 }

@@ -94,8 +94,17 @@ pub struct FakedApp {
 }
 
 pub fn spawn_with_fakes(evidence: app::api::Evidence) -> FakedApp {
+    spawn_with_fakes_and(evidence, |_| {})
+}
+
+/// The same, with the configuration changed first (a policy, say).
+pub fn spawn_with_fakes_and(
+    evidence: app::api::Evidence,
+    configure: impl FnOnce(&mut Config),
+) -> FakedApp {
     init_logs();
-    let config = test_config(Path::new("unused"));
+    let mut config = test_config(Path::new("unused"));
+    configure(&mut config);
     let directory = Arc::new(MemoryDirectory::default());
     let audit = Arc::new(MemoryAuditStore::default());
     let analyzer = Arc::new(ScriptedAnalyzer::new(evidence));
@@ -298,4 +307,23 @@ impl TestApp {
         names.sort();
         names
     }
+}
+
+/// What a good model or OCR reads off `email`'s depleted Kiro page.
+pub fn depleted(email: &str) -> app::api::Evidence {
+    app::api::Evidence {
+        kiro_page: true,
+        emails_seen: vec![email.into()],
+        counters: vec![used_up_counter()],
+        ..app::api::Evidence::default()
+    }
+}
+
+/// A GET with a key through the router.
+pub async fn get_with_key(router: &Router, uri: &str, key: &str) -> Reply {
+    let request = Request::get(uri)
+        .header("x-api-key", key)
+        .body(Body::empty())
+        .unwrap();
+    send(router, request).await
 }

@@ -1,6 +1,6 @@
 //! The audit store contract, against files, the in-memory fake and S3 (moto).
 
-use app::api::{DecisionRecord, Verdict};
+use app::api::{AdminAction, AdminActionKind, DecisionRecord, Verdict};
 use app::ssr::ports::{AuditStore, Claim};
 use server::adapters::aws::S3AuditStore;
 use server::adapters::memory::MemoryAuditStore;
@@ -106,6 +106,42 @@ async fn audit_store_contract(store: &dyn AuditStore) {
     let opened = futures::future::join_all(racing).await;
     let won = opened.iter().filter(|o| *o.as_ref().unwrap()).count();
     assert_eq!(won, 1, "{opened:?}");
+
+    // Administrators' actions: newest first, at most the limit, apart from the decisions.
+    assert!(store.recent_actions(10).await.unwrap().is_empty());
+    for (i, kind) in [
+        AdminActionKind::CreateUser,
+        AdminActionKind::Revoke,
+        AdminActionKind::Approve,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let action = AdminAction {
+            at: format!("{month}-01T00:00:0{i}.000Z"),
+            action: kind,
+            target: format!("user{i}@example.com"),
+            by: "admin-1a2b3c4d".into(),
+            note: (i == 1).then(|| "left the team".into()),
+            outcome: "done".into(),
+        };
+        let key = format!(
+            "actions/{}01-00000{i}-{}.json",
+            chrono::Utc::now().format("%Y%m"),
+            kind.as_str()
+        );
+        store.put_action(&key, &action).await.unwrap();
+    }
+    let actions = store.recent_actions(2).await.unwrap();
+    let kinds: Vec<AdminActionKind> = actions.iter().map(|a| a.action).collect();
+    assert_eq!(kinds, [AdminActionKind::Approve, AdminActionKind::Revoke]);
+    assert_eq!(actions[1].note.as_deref(), Some("left the team"));
+    assert_eq!(store.recent_actions(10).await.unwrap().len(), 3);
+    assert_eq!(
+        store.recent(10).await.unwrap().len(),
+        5,
+        "actions are not decisions"
+    );
 
     // Claims: the first claimant owns the image.
     assert_eq!(store.image_owner("abc").await.unwrap(), None);

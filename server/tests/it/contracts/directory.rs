@@ -86,6 +86,51 @@ async fn directory_contract(dir: &dyn Directory, quirks: Quirks) {
     assert!(dir.is_member(&pro, &ada).await.unwrap());
     let bob = dir.create_user(&new_user("bob@example.com")).await.unwrap();
     assert!(!dir.is_member(&pro, &bob).await.unwrap());
+
+    // Listing: every member once, over several pages (the Identity Store adapter under test
+    // lists two at a time), and what DescribeUser says of each.
+    let mut members = vec![ada.clone()];
+    for name in ["cy", "dee", "eve", "fay"] {
+        let id = dir
+            .create_user(&new_user(&format!("{name}@example.com")))
+            .await
+            .unwrap();
+        dir.add_member(&pro, &id).await.unwrap();
+        members.push(id);
+    }
+    dir.add_member(&other, &bob).await.unwrap();
+    let mut listed = dir.member_ids(&pro).await.unwrap();
+    listed.sort();
+    members.sort();
+    assert_eq!(listed, members);
+    let profile = dir.describe_user(&ada).await.unwrap().unwrap();
+    assert_eq!(
+        (profile.user_id.as_str(), profile.user_name.as_str()),
+        (ada.as_str(), "ada@example.com")
+    );
+    assert_eq!(profile.email, "ada@example.com");
+    assert_eq!(
+        profile.display_name,
+        new_user("ada@example.com").display_name
+    );
+    let unknown = uuid::Uuid::new_v4().to_string();
+    assert_eq!(dir.describe_user(&unknown).await.unwrap(), None);
+
+    // Revoking: the membership ends, the user stays; a second revoke finds nothing.
+    assert!(dir.remove_member(&pro, &ada).await.unwrap());
+    assert!(!dir.is_member(&pro, &ada).await.unwrap());
+    assert_eq!(
+        dir.find_user("ada@example.com").await.unwrap(),
+        Some(ada.clone())
+    );
+    assert!(!dir.member_ids(&pro).await.unwrap().contains(&ada));
+    assert_eq!(dir.member_ids(&pro).await.unwrap().len(), members.len() - 1);
+    assert!(!dir.remove_member(&pro, &ada).await.unwrap());
+    assert!(!dir.remove_member(&pro, &bob).await.unwrap());
+    assert!(dir.is_member(&other, &bob).await.unwrap());
+    // And the seat can be given again.
+    dir.add_member(&pro, &ada).await.unwrap();
+    assert!(dir.is_member(&pro, &ada).await.unwrap());
 }
 
 #[tokio::test]
@@ -104,7 +149,8 @@ async fn the_in_memory_fake_keeps_the_directory_contract() {
 async fn the_identity_store_keeps_the_directory_contract() {
     let sdk = crate::aws::sdk(&moto::endpoint()).await;
     let store_id = format!("d-{}", uuid::Uuid::new_v4().simple());
-    let dir = IdentityStoreDirectory::new(aws_sdk_identitystore::Client::new(&sdk), store_id);
+    let dir = IdentityStoreDirectory::new(aws_sdk_identitystore::Client::new(&sdk), store_id)
+        .with_page_size(2);
     directory_contract(
         &dir,
         Quirks {
