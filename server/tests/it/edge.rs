@@ -81,6 +81,8 @@ fn every_gateway_response_speaks_the_apps_error_shape() {
         if error.code == ErrorCode::RateLimited {
             let wait: u64 = response.headers["Retry-After"].parse().unwrap();
             assert!(wait > 0, "{name}");
+            // The pages wait as long as the header says (the admin page asks again then).
+            assert_eq!(error.retry_after_secs, Some(wait), "{name}: body and header differ");
         }
         // What the pages' client makes of it: the same error, not a parser's complaint.
         let read = ApiError::de(leptos::server_fn::Bytes::from(body.clone()));
