@@ -82,7 +82,11 @@ fn every_gateway_response_speaks_the_apps_error_shape() {
             let wait: u64 = response.headers["Retry-After"].parse().unwrap();
             assert!(wait > 0, "{name}");
             // The pages wait as long as the header says (the admin page asks again then).
-            assert_eq!(error.retry_after_secs, Some(wait), "{name}: body and header differ");
+            assert_eq!(
+                error.retry_after_secs,
+                Some(wait),
+                "{name}: body and header differ"
+            );
         }
         // What the pages' client makes of it: the same error, not a parser's complaint.
         let read = ApiError::de(leptos::server_fn::Bytes::from(body.clone()));
