@@ -15,7 +15,7 @@ bash scripts/install-tools.sh # cargo-leptos and the wasm tools for the site; mu
 # musl-gcc compiles the C in the tree (SQLite, aws-lc) for the static target; Rust links with
 # its own self-contained musl objects (linking with musl-gcc mixes two libcs and crashes).
 export CC_x86_64_unknown_linux_musl=musl-gcc
-LEPTOS_BIN_TARGET_TRIPLE=x86_64-unknown-linux-musl cargo leptos build --release
+LEPTOS_BIN_TARGET_TRIPLE=x86_64-unknown-linux-musl cargo leptos build --release --precompress
 build=target/x86_64-unknown-linux-musl/release
 
 out=target/lambda

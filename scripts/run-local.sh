@@ -6,4 +6,4 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bash scripts/install-tools.sh
 export PATH="$HOME/.cargo/bin:$root/end2end/node_modules/.bin:$PATH"
-exec cargo leptos serve --release
+exec cargo leptos serve --release --precompress

@@ -28,6 +28,7 @@ pub fn app(state: AppState) -> Router {
         move || shell(options.clone()),
     );
     let cors = cors_layer(&state.cors_origins);
+    let assets = assets(&state.leptos_options);
     Router::new()
         .route("/", get(page.clone()))
         .route("/admin", get(page))
@@ -45,6 +46,7 @@ pub fn app(state: AppState) -> Router {
         .route("/members", get(json_api::members))
         .route("/members/revoke", post(json_api::revoke))
         .route("/api/{*fn_name}", post(server_fn))
+        .nest_service("/pkg", assets)
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state)
         // Layers run bottom-up on the way in: the request id first (every log line and 5xx
@@ -55,6 +57,12 @@ pub fn app(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(json_errors))
         .layer(RequestBodyLimitLayer::new(MAX_JSON_BODY_BYTES))
         .layer(cors)
+        // Pages carry a fresh script nonce, answers are per key: nothing is kept by caches
+        // unless it says so (the hashed assets do).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_str(&content_security_policy(None)).expect("a valid header"),
@@ -72,6 +80,33 @@ pub fn app(state: AppState) -> Router {
             HeaderValue::from_static("no-referrer"),
         ))
         .layer(axum::middleware::from_fn(request_span))
+}
+
+/// `/pkg`: the built script, WASM and stylesheet, sent precompressed (brotli or gzip, as the
+/// browser accepts) when the build made `.br` / `.gz` beside them (`cargo leptos build
+/// --precompress`). Hashed names never change content, so a found file is cached a year;
+/// without hashes, revalidated each time.
+fn assets(options: &LeptosOptions) -> axum::routing::MethodRouter {
+    let dir = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
+    let cache = HeaderValue::from_static(if options.hash_files {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    });
+    let files = tower_http::services::ServeDir::new(dir)
+        .precompressed_br()
+        .precompressed_gzip();
+    axum::routing::get_service(files).layer(axum::middleware::map_response(
+        move |mut response: Response| {
+            let cache = cache.clone();
+            async move {
+                if response.status().is_success() || response.status().is_redirection() {
+                    response.headers_mut().insert(header::CACHE_CONTROL, cache);
+                }
+                response
+            }
+        },
+    ))
 }
 
 /// The header that carries the request id back to the client.

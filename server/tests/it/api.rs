@@ -727,3 +727,56 @@ async fn the_embedded_default_keeps_its_keys_and_data_to_its_owner() {
         "the keys were kept"
     );
 }
+
+#[tokio::test]
+async fn built_assets_go_out_precompressed_and_cached_a_year_and_pages_are_never_cached() {
+    let site = tempfile::tempdir().unwrap();
+    let pkg = site.path().join("pkg");
+    std::fs::create_dir(&pkg).unwrap();
+    std::fs::write(pkg.join("kiro-access.abc123.wasm"), b"plain wasm").unwrap();
+    std::fs::write(pkg.join("kiro-access.abc123.wasm.br"), b"brotli wasm").unwrap();
+    std::fs::write(pkg.join("kiro-access.abc123.wasm.gz"), b"gzip wasm").unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let mut options = test_leptos_options();
+    options.site_root = site.path().display().to_string().into();
+    options.hash_files = true;
+    let router = server::Application::build(&test_config(data.path()), options)
+        .await
+        .unwrap()
+        .router;
+    let fetch = |path: &str, accept: &str| {
+        Request::get(path)
+            .header("accept-encoding", accept)
+            .body(Body::empty())
+            .unwrap()
+    };
+
+    for (accept, encoding, body) in [
+        ("gzip, deflate, br", Some("br"), "brotli wasm"),
+        ("gzip", Some("gzip"), "gzip wasm"),
+        ("identity", None, "plain wasm"),
+    ] {
+        let reply = send(&router, fetch("/pkg/kiro-access.abc123.wasm", accept)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{accept}");
+        assert_eq!(reply.text, body, "{accept}");
+        let header = |name: &str| reply.headers.get(name).and_then(|v| v.to_str().ok());
+        assert_eq!(header("content-encoding"), encoding, "{accept}");
+        assert_eq!(header("content-type"), Some("application/wasm"), "{accept}");
+        assert_eq!(
+            header("cache-control"),
+            Some("public, max-age=31536000, immutable"),
+            "{accept}"
+        );
+    }
+    // A name that is not there is not cached; pages and answers never are.
+    let missing = send(&router, fetch("/pkg/kiro-access.old.wasm", "br")).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_ne!(
+        missing.headers.get("cache-control").unwrap(),
+        "public, max-age=31536000, immutable"
+    );
+    for path in ["/", "/admin", "/healthz"] {
+        let reply = send(&router, fetch(path, "br")).await;
+        assert_eq!(reply.headers["cache-control"], "no-store", "{path}");
+    }
+}
