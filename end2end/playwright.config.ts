@@ -10,10 +10,14 @@ const edgePort = port + 1;
 /** The release server binary, hash.txt beside it: the glibc build of `cargo leptos build
  * --release` unless KIRO_SERVER_DIR names another (scripts/test.sh: the static musl build). */
 export const serverDir = process.env.KIRO_SERVER_DIR ?? path.resolve(__dirname, '..', 'target', 'release');
+/** Each key has its own rate-limit bucket (1 req/s, burst 5, in the app and at the edge): tests
+ * that run back to back and each spend a burst use different keys, or the second is refused
+ * with 429 depending on how fast the machine ran the first (members.spec.ts after admin.spec.ts). */
 export const keys = {
   member: 'e2e-member-key',
   limited: 'e2e-limited-key',
   admin: 'e2e-admin-key',
+  seatsAdmin: 'e2e-seats-admin-key',
 };
 
 export default defineConfig({
@@ -57,7 +61,7 @@ export default defineConfig({
       stdout: 'pipe',
       env: {
         // The usage plan's keys, as infra/rotate-keys.sh adds them to API Gateway.
-        EDGE_API_KEYS: [keys.member, keys.limited, keys.admin].join(','),
+        EDGE_API_KEYS: Object.values(keys).join(','),
         ...appEnv(`${process.cwd()}/.data-edge`),
       },
     },
@@ -69,7 +73,7 @@ function appEnv(dataDir: string) {
   return {
     KIRO_DATA_DIR: dataDir,
     KIRO_MEMBER_KEYS: `${keys.member},${keys.limited}`,
-    KIRO_ADMIN_KEYS: keys.admin,
+    KIRO_ADMIN_KEYS: `${keys.admin},${keys.seatsAdmin}`,
     // Every test's addresses are at these; members.spec.ts checks another is refused.
     KIRO_ALLOWED_DOMAINS: 'example.com,example.org',
     RUST_LOG: 'warn',
