@@ -6,6 +6,7 @@ use crate::adapters::aws::bedrock;
 use anyhow::{bail, Context};
 use app::domain::AllowedDomains;
 use app::ssr::access::{RateLimits, Secret};
+use app::ssr::capacity::AnalysisLimits;
 use app::ssr::Policy;
 use http::HeaderValue;
 use std::collections::HashMap;
@@ -25,6 +26,8 @@ pub struct Config {
     pub rate_limits: RateLimits,
     /// `KIRO_ALLOWED_DOMAINS` and `KIRO_MAX_SEATS`.
     pub policy: Policy,
+    /// `KIRO_MAX_CONCURRENT_ANALYSES` and `KIRO_ANALYSIS_WAIT_SECS`.
+    pub analysis_limits: AnalysisLimits,
     pub directory: DirectoryBackend,
     pub audit_store: AuditBackend,
     pub analyzer: AnalyzerBackend,
@@ -199,6 +202,14 @@ impl Config {
                 Some(_) => Some(vars.parse::<u32>("KIRO_MAX_SEATS", 0)?),
             },
         };
+        let defaults = AnalysisLimits::default();
+        let analysis_limits = AnalysisLimits {
+            max_concurrent: vars.parse("KIRO_MAX_CONCURRENT_ANALYSES", defaults.max_concurrent)?,
+            wait: vars.seconds("KIRO_ANALYSIS_WAIT_SECS", defaults.wait.as_secs_f64())?,
+        };
+        if analysis_limits.max_concurrent == 0 {
+            bail!("KIRO_MAX_CONCURRENT_ANALYSES must be at least 1");
+        }
         let directory = match vars.or("KIRO_DIRECTORY", "sqlite").as_str() {
             "sqlite" => DirectoryBackend::Sqlite,
             "identitystore" => DirectoryBackend::IdentityStore {
@@ -253,6 +264,7 @@ impl Config {
             cors_origins,
             rate_limits,
             policy,
+            analysis_limits,
             directory,
             audit_store,
             analyzer,
@@ -375,6 +387,24 @@ mod tests {
         );
         assert!(error(&[("KIRO_MAX_SEATS", "-1")]).contains("KIRO_MAX_SEATS"));
         assert!(error(&[("KIRO_MAX_SEATS", "many")]).contains("KIRO_MAX_SEATS"));
+    }
+
+    #[test]
+    fn analysis_slots_default_to_the_cores_and_refuse_zero() {
+        let default = parse(&[]).unwrap().analysis_limits;
+        assert_eq!(default, AnalysisLimits::default());
+        assert!(default.max_concurrent >= 1);
+        let set = parse(&[
+            ("KIRO_MAX_CONCURRENT_ANALYSES", "3"),
+            ("KIRO_ANALYSIS_WAIT_SECS", "0.5"),
+        ])
+        .unwrap()
+        .analysis_limits;
+        assert_eq!(set.max_concurrent, 3);
+        assert_eq!(set.wait, Duration::from_millis(500));
+        assert!(error(&[("KIRO_MAX_CONCURRENT_ANALYSES", "0")])
+            .contains("KIRO_MAX_CONCURRENT_ANALYSES"));
+        assert!(error(&[("KIRO_ANALYSIS_WAIT_SECS", "0")]).contains("KIRO_ANALYSIS_WAIT_SECS"));
     }
 
     #[test]

@@ -143,7 +143,8 @@ pub fn services_over(
         RateLimiter::new(config.rate_limits),
         config.group_name.clone(),
     )
-    .with_policy(config.policy.clone());
+    .with_policy(config.policy.clone())
+    .with_analysis_limits(config.analysis_limits);
     match &config.group_id {
         Some(id) => services.with_group_id(id.clone()),
         None => services,

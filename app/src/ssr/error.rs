@@ -70,6 +70,9 @@ pub enum AppError {
     Conflict(String),
     #[error("rate limited for {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// Every analysis slot stayed taken for the whole wait (`capacity`).
+    #[error("no analysis slot came free; retry after {retry_after_secs} s")]
+    Busy { retry_after_secs: u64 },
     /// A port failed before anything was changed.
     #[error("a dependency failed")]
     Dependency(#[source] PortError),
@@ -110,7 +113,9 @@ impl AppError {
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::Dependency(PortError::Timeout { .. })
             | Self::GrantNotApplied(PortError::Timeout { .. }) => ErrorCode::Timeout,
-            Self::Dependency(_) | Self::GrantNotApplied(_) => ErrorCode::Unavailable,
+            Self::Dependency(_) | Self::GrantNotApplied(_) | Self::Busy { .. } => {
+                ErrorCode::Unavailable
+            }
             Self::Internal(_) => ErrorCode::Internal,
         }
     }
@@ -133,6 +138,10 @@ impl AppError {
             Self::RateLimited { retry_after_secs } => {
                 format!("Too many requests with this key: try again in {retry_after_secs} s.")
             }
+            Self::Busy { retry_after_secs } => format!(
+                "Many screenshots are being read right now, so yours was not. Nothing was \
+                 changed; try again in {retry_after_secs} s."
+            ),
             Self::Dependency(e) => format!(
                 "{} Nothing was changed; try again shortly.",
                 dependency_sentence(e)
@@ -207,7 +216,7 @@ pub fn to_api_error(err: AppError) -> ApiError {
     match &err {
         AppError::Invalid { field, .. } => api.field = Some(field.as_str().into()),
         AppError::DomainNotAllowed(_) => api.field = Some(Field::Email.as_str().into()),
-        AppError::RateLimited { retry_after_secs } => {
+        AppError::RateLimited { retry_after_secs } | AppError::Busy { retry_after_secs } => {
             api.retry_after_secs = Some(*retry_after_secs)
         }
         _ => {}

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod assets;
+pub mod capacity;
 pub mod deadline;
 pub mod decision;
 pub mod error;
@@ -38,6 +39,8 @@ pub struct Services {
     /// Display name of the group whose members get Kiro Pro.
     pub group_name: String,
     pub policy: Policy,
+    /// Bounds the screenshots decoded and read at once.
+    pub analysis_slots: capacity::AnalysisSlots,
     group_id: tokio::sync::OnceCell<String>,
 }
 
@@ -58,12 +61,20 @@ impl Services {
             limiter,
             group_name,
             policy: Policy::default(),
+            analysis_slots: capacity::AnalysisSlots::default(),
             group_id: tokio::sync::OnceCell::new(),
         }
     }
 
     pub fn with_policy(self, policy: Policy) -> Self {
         Self { policy, ..self }
+    }
+
+    pub fn with_analysis_limits(self, limits: capacity::AnalysisLimits) -> Self {
+        Self {
+            analysis_slots: capacity::AnalysisSlots::new(limits),
+            ..self
+        }
     }
 
     /// Uses this group id instead of looking the group up by name (a configured id).

@@ -155,10 +155,15 @@ impl Services {
             });
         }
 
+        // A slot bounds the decodes and readings at once; it goes with the decode into its
+        // blocking task (which runs on if this request is dropped) and is held until the
+        // reading is done.
+        let slot = self.analysis_slots.acquire().await?;
         let t = Instant::now();
-        let image = tokio::task::spawn_blocking(move || normalise(&bytes))
+        let (image, slot) = tokio::task::spawn_blocking(move || (normalise(&bytes), slot))
             .await
-            .map_err(|e| AppError::Internal(format!("image task failed: {e}")))??;
+            .map_err(|e| AppError::Internal(format!("image task failed: {e}")))?;
+        let image = image?;
         let normalise_ms = t.elapsed().as_millis() as u64;
 
         let owner = self.audit.image_owner(&image.sha256).await?;
@@ -171,6 +176,7 @@ impl Services {
                     deadline::within(deadline::GRANT_RESERVE, "the screenshot reader", reading)
                         .await?;
                 let analyze_ms = t.elapsed().as_millis() as u64;
+                drop(slot);
                 let mut decision = decide(&evidence, &person.email);
                 if decision.verdict == Verdict::Granted && !self.seat_left().await? {
                     decision = Decision::review(

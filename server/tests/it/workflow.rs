@@ -267,3 +267,69 @@ async fn a_hung_directory_is_stopped_before_the_deadline_and_the_record_says_so(
         (1, 1)
     );
 }
+
+#[tokio::test]
+async fn with_every_analysis_slot_taken_a_request_waits_its_bound_then_gets_a_503_to_retry() {
+    use app::ssr::capacity::AnalysisLimits;
+    use std::time::{Duration, Instant};
+    let app = crate::common::spawn_with_fakes_and(depleted(ADA), |c| {
+        c.analysis_limits = AnalysisLimits {
+            max_concurrent: 1,
+            wait: Duration::from_millis(300),
+        }
+    });
+    // Ada's reading hangs and holds the one slot.
+    app.analyzer.fail(Some(Failure::Hang));
+    let router = app.router.clone();
+    let first = tokio::spawn(async move {
+        send(
+            &router,
+            check_request(Some(MEMBER_KEY), ADA, &fixture("depleted-light.png")),
+        )
+        .await
+    });
+    let waiting_since = Instant::now();
+    while app.analyzer.calls() == 0 {
+        assert!(
+            waiting_since.elapsed() < Duration::from_secs(10),
+            "never read"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let grace = || {
+        check_request(
+            Some(MEMBER_KEY),
+            "grace@example.com",
+            &fixture("depleted-dark.png"),
+        )
+    };
+    let started = Instant::now();
+    let refused = send(&app.router, grace()).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        refused.text
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(refused.body["error"]["code"], "unavailable");
+    assert_eq!(refused.headers["retry-after"], "5");
+    assert_eq!(refused.body["error"]["retryAfterSecs"], 5);
+    // Grace's screenshot was neither read nor kept.
+    assert_eq!(app.analyzer.calls(), 1);
+    assert_eq!(app.audit.screenshot_count(), 0);
+
+    // Ada's request goes away (the client hung up): the slot is free again.
+    first.abort();
+    let _ = first.await;
+    app.analyzer.fail(None);
+    app.analyzer.answer(depleted("grace@example.com"));
+    let granted = send(&app.router, grace()).await;
+    assert_eq!(granted.status, StatusCode::OK, "{}", granted.text);
+    assert_eq!(granted.body["verdict"], "granted");
+}
