@@ -20,6 +20,9 @@ export const keys = {
   seatsAdmin: 'e2e-seats-admin-key',
 };
 
+/** Each project's server keeps its data (and its mail outbox) here, under end2end/. */
+export const dataDirs: Record<string, string> = { local: '.data', edge: '.data-edge' };
+
 export default defineConfig({
   testDir: './tests',
   timeout: 60_000,
@@ -41,20 +44,20 @@ export default defineConfig({
   },
   webServer: [
     {
-      command: `rm -rf .data && mkdir -p .data && exec '${serverDir}/server'`,
+      command: `rm -rf ${dataDirs.local} && mkdir -p ${dataDirs.local} && exec '${serverDir}/server'`,
       url: `http://127.0.0.1:${port}/healthz`,
       timeout: 60_000,
       reuseExistingServer: false,
       stdout: 'pipe',
       env: {
-        ...appEnv('.data'),
+        ...appEnv(dataDirs.local),
         LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
         LEPTOS_SITE_ROOT: '../target/site',
         LEPTOS_OUTPUT_NAME: 'kiro-access',
       },
     },
     {
-      command: `rm -rf .data-edge && mkdir -p .data-edge && exec python3 ../infra/tests/edge_emulator.py ${edgePort} ../target/site/pkg`,
+      command: `rm -rf ${dataDirs.edge} && mkdir -p ${dataDirs.edge} && exec python3 ../infra/tests/edge_emulator.py ${edgePort} ../target/site/pkg`,
       url: `http://127.0.0.1:${edgePort}/healthz`,
       timeout: 60_000,
       reuseExistingServer: false,
@@ -62,7 +65,7 @@ export default defineConfig({
       env: {
         // The usage plan's keys, as infra/rotate-keys.sh adds them to API Gateway.
         EDGE_API_KEYS: Object.values(keys).join(','),
-        ...appEnv(`${process.cwd()}/.data-edge`),
+        ...appEnv(`${process.cwd()}/${dataDirs.edge}`),
       },
     },
   ],

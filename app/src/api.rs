@@ -384,6 +384,9 @@ pub struct DecisionRecord {
     /// For reviews: what an administrator ruled, once they have.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub settlement: Option<Settlement>,
+    /// Mail about this decision that could not be sent (`notify`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mail_error: Option<String>,
 }
 
 impl DecisionRecord {

@@ -1,9 +1,10 @@
 // The members' page, in a real browser: picker, paste, verdicts and every error message.
 import { expect, test } from '@playwright/test';
 import { keys } from '../playwright.config';
-import { adversarial, fillRequest, fixture, open, pasteFile } from './helpers';
+import { adversarial, fillRequest, fixture, open, outbox, pasteFile } from './helpers';
 
-test('depleted screenshot via the file picker is granted, and the admin table shows it', async ({ page }) => {
+test('depleted screenshot via the file picker is granted, the grant mail is in the outbox, and the admin table shows it', async ({ page }, testInfo) => {
+  const mailed = outbox(testInfo.project.name, 'ada@example.com').length;
   await open(page, '/');
   await fillRequest(page, keys.member, 'ada@example.com');
   await page.locator('input[type="file"]').setInputFiles(fixture('depleted-light.png'));
@@ -12,6 +13,11 @@ test('depleted screenshot via the file picker is granted, and the admin table sh
   const result = page.locator('.result');
   await expect(result).toHaveClass(/granted/);
   await expect(result).toContainText('Welcome to Kiro Pro');
+  // The member is told by mail too: one more message to Ada, the owner's alone to read.
+  const mails = outbox(testInfo.project.name, 'ada@example.com');
+  expect(mails).toHaveLength(mailed + 1);
+  expect(mails[mailed]).toMatchObject({ subject: 'Kiro Pro: granted', mode: 0o600 });
+  expect(mails[mailed].raw).toMatch(/^Content-Type: multipart\/alternative/m);
 
   await open(page, '/admin');
   await page.locator('input[name="api-key"]').fill(keys.admin);

@@ -7,8 +7,10 @@ use anyhow::{bail, Context};
 use app::domain::AllowedDomains;
 use app::ssr::access::{RateLimits, Secret};
 use app::ssr::capacity::AnalysisLimits;
+use app::ssr::notify::Notices;
 use app::ssr::Policy;
 use http::HeaderValue;
+use lettre::message::Mailbox;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -31,7 +33,28 @@ pub struct Config {
     pub directory: DirectoryBackend,
     pub audit_store: AuditBackend,
     pub analyzer: AnalyzerBackend,
+    pub mail: MailSettings,
     pub aws: AwsSettings,
+}
+
+/// Where mail goes out, from whom, and who besides the requester is told.
+#[derive(Clone, Debug)]
+pub struct MailSettings {
+    /// `KIRO_MAILER`.
+    pub backend: MailerBackend,
+    /// `KIRO_MAIL_FROM`: for SES, an identity verified there.
+    pub from: Mailbox,
+    /// `KIRO_ADMIN_EMAILS` and `KIRO_PUBLIC_URL`.
+    pub notices: Notices,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MailerBackend {
+    /// `.eml` files in `KIRO_DATA_DIR/outbox`.
+    Outbox,
+    Ses,
+    /// Nobody is told anything.
+    Off,
 }
 
 /// Where users, groups and memberships live.
@@ -169,6 +192,47 @@ fn parse_origin(name: &str, origin: &str) -> anyhow::Result<HeaderValue> {
     HeaderValue::from_str(origin).map_err(|_| invalid())
 }
 
+/// `KIRO_MAILER`, `KIRO_MAIL_FROM`, `KIRO_ADMIN_EMAILS`, `KIRO_PUBLIC_URL`.
+fn mail_settings(vars: &Vars) -> anyhow::Result<MailSettings> {
+    let backend = match vars.or("KIRO_MAILER", "outbox").as_str() {
+        "outbox" => MailerBackend::Outbox,
+        "ses" => MailerBackend::Ses,
+        "off" => MailerBackend::Off,
+        other => bail!("KIRO_MAILER={other:?}: use \"outbox\", \"ses\" or \"off\""),
+    };
+    let from = match (backend, vars.get("KIRO_MAIL_FROM")) {
+        (_, Some(from)) => from,
+        (MailerBackend::Ses, None) => bail!("KIRO_MAILER=ses needs KIRO_MAIL_FROM to be set"),
+        (_, None) => "Kiro Access <kiro-access@localhost>".into(),
+    };
+    let from = from
+        .parse::<Mailbox>()
+        .map_err(|e| anyhow::anyhow!("KIRO_MAIL_FROM={from:?} is not a mail address ({e})"))?;
+    let admin_emails = vars
+        .list("KIRO_ADMIN_EMAILS")
+        .into_iter()
+        .map(|e| {
+            app::domain::EmailAddress::parse(&e)
+                .map(|e| e.to_string())
+                .map_err(|why| anyhow::anyhow!("KIRO_ADMIN_EMAILS: {e:?}: {why}"))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let public_url = vars.get("KIRO_PUBLIC_URL");
+    if let Some(url) = &public_url {
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            bail!("KIRO_PUBLIC_URL={url:?} must start with https:// (or http://)");
+        }
+    }
+    Ok(MailSettings {
+        backend,
+        from,
+        notices: Notices {
+            admin_emails,
+            public_url,
+        },
+    })
+}
+
 impl Config {
     /// From the process environment.
     pub fn from_env() -> anyhow::Result<Self> {
@@ -255,6 +319,7 @@ impl Config {
             }
             other => bail!("KIRO_ANALYZER={other:?}: use \"tesseract\" or \"bedrock\""),
         };
+        let mail = mail_settings(&vars)?;
         Ok(Self {
             data_dir: vars.or("KIRO_DATA_DIR", "data").into(),
             member_keys: secrets(vars.list("KIRO_MEMBER_KEYS")),
@@ -268,6 +333,7 @@ impl Config {
             directory,
             audit_store,
             analyzer,
+            mail,
             aws: AwsSettings {
                 ssm_path: vars.get("KIRO_SSM_PATH"),
                 endpoint_url: vars.get("KIRO_AWS_ENDPOINT_URL"),
@@ -405,6 +471,33 @@ mod tests {
         assert!(error(&[("KIRO_MAX_CONCURRENT_ANALYSES", "0")])
             .contains("KIRO_MAX_CONCURRENT_ANALYSES"));
         assert!(error(&[("KIRO_ANALYSIS_WAIT_SECS", "0")]).contains("KIRO_ANALYSIS_WAIT_SECS"));
+    }
+
+    #[test]
+    fn mail_goes_to_the_outbox_by_default_and_ses_needs_a_sender() {
+        let default = parse(&[]).unwrap().mail;
+        assert_eq!(default.backend, MailerBackend::Outbox);
+        assert_eq!(default.from.email.to_string(), "kiro-access@localhost");
+        assert!(default.notices.admin_emails.is_empty());
+        let set = parse(&[
+            ("KIRO_MAILER", "ses"),
+            ("KIRO_MAIL_FROM", "Kiro Access <access@example.com>"),
+            ("KIRO_ADMIN_EMAILS", "ops@example.com, Lead@Example.com"),
+            ("KIRO_PUBLIC_URL", "https://access.example.com"),
+        ])
+        .unwrap()
+        .mail;
+        assert_eq!(set.backend, MailerBackend::Ses);
+        assert_eq!(set.from.email.to_string(), "access@example.com");
+        assert_eq!(
+            set.notices.admin_emails,
+            ["ops@example.com", "lead@example.com"]
+        );
+        assert!(error(&[("KIRO_MAILER", "ses")]).contains("KIRO_MAIL_FROM"));
+        assert!(error(&[("KIRO_MAILER", "smtp")]).contains("KIRO_MAILER"));
+        assert!(error(&[("KIRO_MAIL_FROM", "not an address")]).contains("KIRO_MAIL_FROM"));
+        assert!(error(&[("KIRO_ADMIN_EMAILS", "ops")]).contains("KIRO_ADMIN_EMAILS"));
+        assert!(error(&[("KIRO_PUBLIC_URL", "access.example.com")]).contains("KIRO_PUBLIC_URL"));
     }
 
     #[test]

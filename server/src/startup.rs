@@ -4,14 +4,17 @@
 
 use crate::adapters::aws::{
     bedrock, parameters::parameters_under, sdk_config, BedrockAnalyzer, IdentityStoreDirectory,
-    S3AuditStore,
+    S3AuditStore, SesMailer,
 };
-use crate::adapters::{FileAuditStore, SqliteDirectory, TesseractAnalyzer};
-use crate::config::{AnalyzerBackend, AuditBackend, BedrockSettings, Config, DirectoryBackend};
+use crate::adapters::{FileAuditStore, OutboxMailer, SqliteDirectory, TesseractAnalyzer};
+use crate::config::{
+    AnalyzerBackend, AuditBackend, BedrockSettings, Config, DirectoryBackend, MailerBackend,
+};
 use crate::router::app;
 use crate::state::AppState;
 use anyhow::{bail, Context};
-use app::ssr::ports::{Analyzer, AuditStore, Directory};
+use app::ssr::notify::Notifier;
+use app::ssr::ports::{Analyzer, AuditStore, Directory, Mailer};
 use app::ssr::{KeyRing, RateLimiter, Services};
 use aws_config::{retry::RetryConfig, timeout::TimeoutConfig, SdkConfig};
 use axum::Router;
@@ -79,6 +82,7 @@ pub async fn services(config: &Config) -> anyhow::Result<Services> {
     }
     if matches!(config.directory, DirectoryBackend::Sqlite)
         || matches!(config.audit_store, AuditBackend::Files)
+        || config.mail.backend == MailerBackend::Outbox
     {
         crate::private_files::private_dir(&config.data_dir)?;
     }
@@ -125,7 +129,22 @@ pub async fn services(config: &Config) -> anyhow::Result<Services> {
                 .unwrap_or_else(|| bedrock::DEFAULT_PROMPT.into()),
         )),
     };
-    Ok(services_over(config, directory, audit, analyzer))
+    let mailer: Option<Arc<dyn Mailer>> = match config.mail.backend {
+        MailerBackend::Off => None,
+        MailerBackend::Outbox => Some(Arc::new(OutboxMailer::open(
+            &config.data_dir.join("outbox"),
+            config.mail.from.clone(),
+        )?)),
+        MailerBackend::Ses => Some(Arc::new(SesMailer::new(
+            aws_sdk_sesv2::Client::new(sdk().await),
+            config.mail.from.clone(),
+        ))),
+    };
+    let services = services_over(config, directory, audit, analyzer);
+    Ok(match mailer {
+        Some(mailer) => services.with_notifier(Notifier::new(mailer, config.mail.notices.clone())),
+        None => services,
+    })
 }
 
 /// The services over the given ports, with the configuration's keys, limits and group.

@@ -9,6 +9,7 @@ pub mod error;
 pub mod members;
 pub mod metrics;
 pub mod normalise;
+pub mod notify;
 pub mod ports;
 pub mod review;
 pub mod security;
@@ -18,7 +19,7 @@ use std::sync::Arc;
 
 pub use access::{KeyRing, RateLimiter, Role, Secret};
 pub use error::{AppError, AppResult, Field};
-pub use ports::{Analyzer, AuditStore, Directory};
+pub use ports::{Analyzer, AuditStore, Directory, Mailer};
 
 /// What the organisation allows: whose addresses may ask, and how many seats it pays for.
 #[derive(Clone, Debug, Default)]
@@ -41,6 +42,8 @@ pub struct Services {
     pub policy: Policy,
     /// Bounds the screenshots decoded and read at once.
     pub analysis_slots: capacity::AnalysisSlots,
+    /// Mail to the requester and the administrators; none unless `with_notifier`.
+    pub notifier: notify::Notifier,
     group_id: tokio::sync::OnceCell<String>,
 }
 
@@ -62,6 +65,7 @@ impl Services {
             group_name,
             policy: Policy::default(),
             analysis_slots: capacity::AnalysisSlots::default(),
+            notifier: notify::Notifier::default(),
             group_id: tokio::sync::OnceCell::new(),
         }
     }
@@ -75,6 +79,10 @@ impl Services {
             analysis_slots: capacity::AnalysisSlots::new(limits),
             ..self
         }
+    }
+
+    pub fn with_notifier(self, notifier: notify::Notifier) -> Self {
+        Self { notifier, ..self }
     }
 
     /// Uses this group id instead of looking the group up by name (a configured id).

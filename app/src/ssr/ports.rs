@@ -1,5 +1,5 @@
-//! The ports: what the workflows need from a directory, an audit store and an analyzer.
-//! Each has a local adapter and an AWS adapter in the server crate.
+//! The ports: what the workflows need from a directory, an audit store, an analyzer and a
+//! mailer. Each has a local adapter and an AWS adapter in the server crate.
 
 use crate::api::{AdminAction, DecisionRecord, Evidence};
 use async_trait::async_trait;
@@ -189,4 +189,25 @@ pub trait Analyzer: Send + Sync {
     /// A short name for audit records ("tesseract", "bedrock:us.amazon.nova-pro-v1:0").
     fn name(&self) -> String;
     async fn analyze(&self, image: &NormalisedImage) -> PortResult<Evidence>;
+}
+
+/// One message to one person: the same words as plain text and as simple HTML.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Sends mail. The contract (`server/tests/it/contracts/mailer.rs`, every adapter and fake):
+/// - `send` MUST return `Ok` only once the message is handed over whole (written to the outbox,
+///   accepted by SES), addressed to `mail.to`, with the subject and both bodies;
+/// - it MUST return `Unavailable`, `Upstream` or `Timeout` when it was not (the outbox cannot be
+///   written, SES refuses the sender), and MUST NOT panic on any address or text.
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    /// A short name for the log ("outbox", "ses").
+    fn name(&self) -> String;
+    async fn send(&self, mail: &Mail) -> PortResult<()>;
 }

@@ -122,6 +122,7 @@ impl Services {
         if self.audit.waiting_review(&record.email).await? == Some(key.clone()) {
             self.audit.close_review(&record.email).await?;
         }
+        self.notify_decision(&key, &mut record).await;
         tracing::info!(
             email = %record.email,
             approved = req.approve,

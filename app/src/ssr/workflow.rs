@@ -219,6 +219,7 @@ impl Services {
             applied: (decision.verdict == Verdict::Granted).then_some(false),
             error: None,
             settlement: None,
+            mail_error: None,
         };
         let record_key = record.record_key();
         self.audit
@@ -242,6 +243,7 @@ impl Services {
             self.update_record(&record_key, &record).await;
             granted?;
         }
+        self.notify_decision(&record_key, &mut record).await;
         super::metrics::decision(decision.verdict, decision.reason);
         tracing::info!(
             email = %person.email,

@@ -1,13 +1,16 @@
-//! Adapters for the ports: the embedded defaults (SQLite, files, Tesseract), AWS, and the
+//! Adapters for the ports: the embedded defaults (SQLite, files, Tesseract, an outbox), AWS, and the
 //! in-memory fakes the tests use.
 
 pub mod aws;
 pub mod file_audit;
+pub mod mail_message;
 pub mod memory;
 pub mod ocr_text;
+pub mod outbox;
 pub mod sqlite_directory;
 pub mod tesseract;
 
 pub use file_audit::FileAuditStore;
+pub use outbox::OutboxMailer;
 pub use sqlite_directory::SqliteDirectory;
 pub use tesseract::TesseractAnalyzer;

@@ -10,6 +10,7 @@ mod common;
 mod contracts;
 mod edge;
 mod lambda;
+mod mail;
 mod members;
 mod ocr_fixtures;
 mod review;

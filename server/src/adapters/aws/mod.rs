@@ -1,14 +1,16 @@
-//! The AWS adapters: IAM Identity Center's Identity Store, S3, Bedrock (Converse) and
-//! Parameter Store. Each is a thin mapping of the port onto the real SDK client.
+//! The AWS adapters: IAM Identity Center's Identity Store, S3, Bedrock (Converse),
+//! Parameter Store and SES. Each is a thin mapping of the port onto the real SDK client.
 
 pub mod bedrock;
 pub mod identity_store;
 pub mod parameters;
 pub mod s3_audit;
+pub mod ses;
 
 pub use bedrock::BedrockAnalyzer;
 pub use identity_store::IdentityStoreDirectory;
 pub use s3_audit::S3AuditStore;
+pub use ses::SesMailer;
 
 use app::ssr::ports::PortError;
 use aws_config::{retry::RetryConfig, timeout::TimeoutConfig, BehaviorVersion, Region, SdkConfig};

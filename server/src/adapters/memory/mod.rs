@@ -1,14 +1,16 @@
-//! In-memory fakes of the three ports, for tests: fast, and each can be told to fail a chosen
+//! In-memory fakes of the four ports, for tests: fast, and each can be told to fail a chosen
 //! operation (`fail(Op::AddMember, Failure::Unavailable)`), so the workflow's failure branches
 //! are tested directly. They pass the same contract tests as the real adapters.
 
 mod analyzer;
 mod audit_store;
 mod directory;
+mod mailer;
 
 pub use analyzer::ScriptedAnalyzer;
 pub use audit_store::{AuditOp, MemoryAuditStore};
 pub use directory::{DirectoryOp, MemoryDirectory};
+pub use mailer::MemoryMailer;
 
 use app::ssr::ports::{PortError, PortResult};
 use std::collections::HashMap;

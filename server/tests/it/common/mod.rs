@@ -11,7 +11,7 @@ use axum::Router;
 use base64::Engine;
 use http::{HeaderMap, Request, StatusCode};
 use leptos::prelude::LeptosOptions;
-use server::adapters::memory::{MemoryAuditStore, MemoryDirectory, ScriptedAnalyzer};
+use server::adapters::memory::{MemoryAuditStore, MemoryDirectory, MemoryMailer, ScriptedAnalyzer};
 use server::adapters::SqliteDirectory;
 use server::startup::services_over;
 use server::{Application, Config};
@@ -91,6 +91,7 @@ pub struct FakedApp {
     pub directory: Arc<MemoryDirectory>,
     pub audit: Arc<MemoryAuditStore>,
     pub analyzer: Arc<ScriptedAnalyzer>,
+    pub mailer: Arc<MemoryMailer>,
 }
 
 pub fn spawn_with_fakes(evidence: app::api::Evidence) -> FakedApp {
@@ -108,13 +109,18 @@ pub fn spawn_with_fakes_and(
     let directory = Arc::new(MemoryDirectory::default());
     let audit = Arc::new(MemoryAuditStore::default());
     let analyzer = Arc::new(ScriptedAnalyzer::new(evidence));
-    let services = services_over(&config, directory.clone(), audit.clone(), analyzer.clone());
+    let mailer = Arc::new(MemoryMailer::default());
+    let services =
+        services_over(&config, directory.clone(), audit.clone(), analyzer.clone()).with_notifier(
+            app::ssr::notify::Notifier::new(mailer.clone(), config.mail.notices.clone()),
+        );
     let router = Application::with_services(&config, services, test_leptos_options()).router;
     FakedApp {
         router,
         directory,
         audit,
         analyzer,
+        mailer,
     }
 }
 
@@ -326,4 +332,36 @@ pub async fn get_with_key(router: &Router, uri: &str, key: &str) -> Reply {
         .body(Body::empty())
         .unwrap();
     send(router, request).await
+}
+
+/// A mail message as Python's `email` package (policy.default) reads it: To, Subject, and the
+/// text/plain and text/html parts decoded, line ends as `\n`.
+pub fn parse_mime(raw: &[u8]) -> app::ssr::ports::Mail {
+    use std::io::Write;
+    const READ: &str = "import sys, json, email
+from email import policy
+m = email.message_from_bytes(sys.stdin.buffer.read(), policy=policy.default)
+out = {'to': str(m['To']), 'subject': str(m['Subject']), 'text': '', 'html': ''}
+for part in m.walk():
+    kind = part.get_content_type()
+    if kind == 'text/plain': out['text'] = part.get_content()
+    if kind == 'text/html': out['html'] = part.get_content()
+print(json.dumps(out))";
+    let mut python = std::process::Command::new("python3")
+        .args(["-c", READ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    python.stdin.take().unwrap().write_all(raw).unwrap();
+    let out = python.wait_with_output().unwrap();
+    assert!(out.status.success(), "python could not read the message");
+    let parsed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let field = |k: &str| parsed[k].as_str().unwrap_or_default().replace("\r\n", "\n");
+    app::ssr::ports::Mail {
+        to: field("to"),
+        subject: field("subject"),
+        text: field("text"),
+        html: field("html"),
+    }
 }

@@ -45,3 +45,32 @@ fn start() -> String {
     }
     panic!("moto_server did not start on port {port}");
 }
+
+/// Every message moto's SES has taken for `to`, as Python's `email` package reads it (moto keeps
+/// raw messages in its model data).
+pub fn raw_mail_to(to: &str) -> Vec<app::ssr::ports::Mail> {
+    let mut stream = TcpStream::connect(endpoint().trim_start_matches("http://")).expect("moto");
+    use std::io::Write;
+    stream
+        .write_all(b"GET /moto-api/data.json HTTP/1.0\r\nHost: motoapi.amazonaws.com\r\n\r\n")
+        .unwrap();
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply).unwrap();
+    let start = reply
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("headers")
+        + 4;
+    let data: serde_json::Value = serde_json::from_slice(&reply[start..]).expect("model data");
+    data["ses"]["RawMessage"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| {
+            m["destinations"]
+                .as_array()
+                .is_some_and(|d| d.iter().any(|d| d == to))
+        })
+        .map(|m| super::parse_mime(m["raw_data"].as_str().unwrap_or_default().as_bytes()))
+        .collect()
+}

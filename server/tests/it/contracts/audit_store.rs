@@ -23,6 +23,7 @@ fn record(email: &str, at: &str) -> DecisionRecord {
         first_name: None,
         last_name: None,
         settlement: None,
+        mail_error: None,
     }
 }
 

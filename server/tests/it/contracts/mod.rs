@@ -3,3 +3,4 @@
 
 mod audit_store;
 mod directory;
+mod mailer;

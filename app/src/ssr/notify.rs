@@ -1,0 +1,181 @@
+//! Who is told what by mail: the requester, each decision on their request (granted, denied,
+//! waiting, and an administrator's ruling); the administrators (`KIRO_ADMIN_EMAILS`), a request
+//! waiting for review. Sending never changes a decision: a failure is logged and noted on the
+//! decision's record (`mail_error`).
+
+use super::ports::{Mail, Mailer};
+use super::Services;
+use crate::api::{DecisionRecord, Verdict};
+use std::sync::Arc;
+
+/// Where mail goes, besides the requester.
+#[derive(Clone, Debug, Default)]
+pub struct Notices {
+    /// `KIRO_ADMIN_EMAILS`: told of each request that waits for review.
+    pub admin_emails: Vec<String>,
+    /// `KIRO_PUBLIC_URL`: the app's address as people reach it, for the link to `/admin`.
+    pub public_url: Option<String>,
+}
+
+/// The mailer and who else is told; without one (`KIRO_MAILER=off`) nobody is.
+#[derive(Clone, Default)]
+pub struct Notifier {
+    mailer: Option<Arc<dyn Mailer>>,
+    notices: Notices,
+}
+
+impl Notifier {
+    pub fn new(mailer: Arc<dyn Mailer>, notices: Notices) -> Self {
+        Self {
+            mailer: Some(mailer),
+            notices,
+        }
+    }
+}
+
+impl Services {
+    /// Tells the requester the decision on record, and the administrators when it waits for
+    /// review. What could not be sent is written on the record (a second write, only then).
+    pub(super) async fn notify_decision(&self, key: &str, record: &mut DecisionRecord) {
+        let Some(mailer) = &self.notifier.mailer else {
+            return;
+        };
+        let mut mails = vec![decision_mail(record, &self.group_name)];
+        if record.is_waiting() {
+            mails.extend(
+                self.notifier
+                    .notices
+                    .admin_emails
+                    .iter()
+                    .map(|admin| review_waiting_mail(admin, record, &self.notifier.notices)),
+            );
+        }
+        let mut failed = Vec::new();
+        for mail in &mails {
+            if let Err(e) = mailer.send(mail).await {
+                tracing::warn!(
+                    cause = %super::error::CauseChain(&e),
+                    mailer = %mailer.name(),
+                    to = %mail.to,
+                    %key,
+                    "could not send a mail"
+                );
+                failed.push(mail.to.clone());
+            }
+        }
+        if !failed.is_empty() {
+            record.mail_error = Some(format!("not sent to {}", failed.join(", ")));
+            self.update_record(key, record).await;
+        }
+    }
+}
+
+/// The requester's mail for the record as it stands (settled or not).
+fn decision_mail(record: &DecisionRecord, group: &str) -> Mail {
+    let email = &record.email;
+    let approved = record.settlement.as_ref().is_some_and(|s| s.approved);
+    let (subject, paragraphs): (&str, Vec<String>) = match (record.verdict, &record.settlement) {
+        // An approval is on record only once its grant went through.
+        _ if record.verdict == Verdict::Granted || approved => (
+            "Kiro Pro: granted",
+            vec![
+                format!("Your request for Kiro Pro was granted: {email} is now in the {group} group."),
+                format!(
+                    "To start, open Kiro and sign in with your organization's IAM Identity Center \
+                     (not a personal AWS Builder ID), as {email}."
+                ),
+                "A new membership can take up to 24 hours to become an active Kiro Pro \
+                 subscription. If Kiro still shows the free plan, sign out and in again later."
+                    .into(),
+            ],
+        ),
+        (Verdict::Review, Some(settled)) => (
+            "Kiro Pro: not granted",
+            vec![
+                format!("An administrator looked at your request for Kiro Pro for {email} and did not grant it."),
+                settled.note.clone().map_or_else(
+                    || "If you think this is wrong, ask an administrator.".into(),
+                    |note| format!("Their note: {note}"),
+                ),
+            ],
+        ),
+        (Verdict::Review, None) => (
+            "Kiro Pro: your request is waiting for an administrator",
+            vec![
+                format!("Your request for Kiro Pro for {email} needs a person to look at it: {}", record.message),
+                "An administrator will look at your screenshot and decide. You will get another \
+                 mail when they do; there is no need to send it again."
+                    .into(),
+            ],
+        ),
+        (Verdict::Granted | Verdict::Denied | Verdict::AlreadyPro, _) => (
+            "Kiro Pro: not granted",
+            vec![
+                format!("Your request for Kiro Pro for {email} was not granted: {}", record.message),
+                format!(
+                    "What to do: once your free credits are used up, take a screenshot of the \
+                     whole Kiro usage page while signed in as {email}, and send it again. If you \
+                     think this is wrong, ask an administrator."
+                ),
+            ],
+        ),
+    };
+    mail(email, subject, &paragraphs)
+}
+
+/// An administrator's mail about a request that waits for them.
+fn review_waiting_mail(admin: &str, record: &DecisionRecord, notices: &Notices) -> Mail {
+    let link = notices.public_url.as_deref().map_or_else(
+        || "Open /admin on Kiro Access to see it.".to_owned(),
+        |url| format!("See it at {}/admin", url.trim_end_matches('/')),
+    );
+    mail(
+        admin,
+        &format!("Kiro Pro request waiting for review: {}", record.email),
+        &[
+            format!(
+                "A request for Kiro Pro from {} waits for an administrator: {}",
+                record.email, record.message
+            ),
+            link,
+        ],
+    )
+}
+
+/// The paragraphs as plain text and as escaped HTML, signed.
+fn mail(to: &str, subject: &str, paragraphs: &[String]) -> Mail {
+    let signed: Vec<&str> = paragraphs
+        .iter()
+        .map(String::as_str)
+        .chain(["— Kiro Access"])
+        .collect();
+    Mail {
+        to: to.to_owned(),
+        subject: subject.to_owned(),
+        text: signed.join("\n\n") + "\n",
+        html: signed
+            .iter()
+            .map(|p| format!("<p>{}</p>", escape(p)))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_is_escaped_and_text_is_not() {
+        let m = mail("a@example.com", "s", &["<b>&\"".into()]);
+        assert!(m.html.contains("<p>&lt;b&gt;&amp;&quot;</p>"), "{}", m.html);
+        assert!(m.text.starts_with("<b>&\"\n\n— Kiro Access"), "{}", m.text);
+    }
+}
