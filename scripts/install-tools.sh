@@ -64,9 +64,10 @@ install_patched() { # crate version binary "cargo update args..."
 install_patched wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen "-p webpki-roots --precise 1.0.10"
 install_patched cargo-leptos "$CARGO_LEPTOS_VERSION" cargo-leptos "-p cargo-util-schemas --precise 0.14.1"
 
-# ---- npm: wasm-opt (binaryen) and Playwright, pinned in end2end/package-lock.json.
+# ---- npm: wasm-opt (binaryen), Playwright and axe-core, pinned in end2end/package-lock.json.
 if [ -f "$root/end2end/package.json" ]; then
-  if [ ! -x "$root/end2end/node_modules/.bin/playwright" ] || [ ! -x "$root/end2end/node_modules/.bin/wasm-opt" ]; then
+  if [ ! -x "$root/end2end/node_modules/.bin/playwright" ] || [ ! -x "$root/end2end/node_modules/.bin/wasm-opt" ] \
+    || [ ! -d "$root/end2end/node_modules/@axe-core/playwright" ]; then
     log "npm ci in end2end/"
     (cd "$root/end2end" && npm ci --no-audit --no-fund --loglevel=error)
   fi
