@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prints the figures quoted in the README: bundle size (brotli), server overhead, analyzer
-# accuracy and speed. Builds the release site first if it is not there.
+# accuracy and speed, and the server's peak memory (scripts/bench-memory.sh). Builds the release
+# site first if it is not there.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -20,3 +21,4 @@ for (const f of fs.readdirSync(dir).filter((f) => /\.(wasm|js|css)$/.test(f))) {
 console.log(`browser bundle (wasm + js + css): ${(raw / 1024).toFixed(0)} KB raw, ${(br / 1024).toFixed(0)} KB brotli  (target <= 200 KB)`);
 '
 cargo bench -p server --bench figures
+bash scripts/bench-memory.sh
