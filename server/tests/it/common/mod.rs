@@ -40,7 +40,8 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-/// The embedded default's configuration for tests: the test keys, generous rate limits.
+/// The embedded default's configuration for tests: the test keys, generous rate limits and
+/// waits for an analysis slot.
 pub fn test_config(data_dir: &Path) -> Config {
     let mut config = Config::local(data_dir.to_owned(), MEMBER_KEY, ADMIN_KEY);
     config.rate_limits = RateLimits {
@@ -48,6 +49,9 @@ pub fn test_config(data_dir: &Path) -> Config {
         burst: 1000,
         per_day: 100_000,
     };
+    // The default slots, but a long wait for one: tests that race several requests through
+    // real Tesseract on a loaded machine would otherwise get the 503 meant for overload.
+    config.analysis_limits.wait = std::time::Duration::from_secs(120);
     config
 }
 
