@@ -547,6 +547,16 @@ pub struct Revoked {
     pub message: String,
 }
 
+/// The answer to "send me a code": where it went and how long it stays good.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CodeSent {
+    pub email: String,
+    pub expires_in_secs: u64,
+    /// In plain words, for a person.
+    pub message: String,
+}
+
 /// "Credits: 12 / 50" style text for counters.
 pub fn describe_counters(counters: &[UsageCounter]) -> String {
     counters

@@ -25,6 +25,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <title>"Kiro Access"</title>
+                {email_codes_required().then(|| view! { <meta name="kiro-email-codes" content="on"/> })}
                 <ssr::assets::AssetLinks options/>
             </head>
             <body>
@@ -67,6 +68,23 @@ fn current_path() -> String {
     #[cfg(not(feature = "ssr"))]
     {
         window().location().pathname().unwrap_or_default()
+    }
+}
+
+/// Whether a request for Pro needs a code mailed to the address (`KIRO_VERIFY_EMAIL`): from
+/// the policy on the server, from the `<meta name="kiro-email-codes">` it renders in the browser.
+pub fn email_codes_required() -> bool {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<std::sync::Arc<ssr::Services>>().is_some_and(|s| s.policy.verify_email)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        document()
+            .query_selector("meta[name=kiro-email-codes]")
+            .ok()
+            .flatten()
+            .is_some()
     }
 }
 

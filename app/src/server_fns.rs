@@ -2,7 +2,9 @@
 //! `x-api-key` header (sent by `client::KeyedClient`, never in the body), calls the shared
 //! workflow, and maps an error to its HTTP status.
 
-use crate::api::{AdminOverview, ApiError, CheckOutcome, CreatedUser, DecisionSummary, Revoked};
+use crate::api::{
+    AdminOverview, ApiError, CheckOutcome, CodeSent, CreatedUser, DecisionSummary, Revoked,
+};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
@@ -13,6 +15,7 @@ pub async fn request_pro(
     first_name: Option<String>,
     last_name: Option<String>,
     image: String,
+    code: Option<String>,
 ) -> Result<CheckOutcome, ApiError> {
     use crate::ssr::workflow::{CheckRequest, ImageUpload};
     let services = ssr_glue::services()?;
@@ -22,8 +25,21 @@ pub async fn request_pro(
         first_name,
         last_name,
         image: ImageUpload::Base64(image),
+        code,
     };
     ssr_glue::respond(services.check_credits(request).await)
+}
+
+/// Mail a one-time code to the address, to be sent back with the request. Member key.
+#[server(endpoint = "send_code", input = Json, client = crate::client::KeyedClient)]
+pub async fn send_code(email: String) -> Result<CodeSent, ApiError> {
+    use crate::ssr::verify::SendCodeRequest;
+    let services = ssr_glue::services()?;
+    let request = SendCodeRequest {
+        api_key: ssr_glue::key().await,
+        email,
+    };
+    ssr_glue::respond(services.send_code(request).await)
 }
 
 /// Create (or find) a user and add them to the Kiro Pro group. Admin key.

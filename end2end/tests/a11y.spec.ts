@@ -14,7 +14,9 @@ async function violations(page: Page) {
 test('the request page has no accessibility violations, empty or with an answer', async ({ page }) => {
   await open(page, '/');
   expect(await violations(page)).toEqual([]);
-  await fillRequest(page, keys.member, 'ada@elsewhere.io');
+  // The code step's answer and a refusal (an address outside the allowed domains).
+  await fillRequest(page, keys.member, 'ida@example.com');
+  await page.locator('input[name="email"]').fill('ada@elsewhere.io');
   await page.locator('input[type="file"]').setInputFiles(fixture('depleted-light.png'));
   await page.getByRole('button', { name: 'Request Pro' }).click();
   await expect(page.locator('.result.error')).toBeVisible();

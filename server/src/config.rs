@@ -265,6 +265,11 @@ impl Config {
                 None => None,
                 Some(_) => Some(vars.parse::<u32>("KIRO_MAX_SEATS", 0)?),
             },
+            verify_email: match vars.or("KIRO_VERIFY_EMAIL", "on").as_str() {
+                "on" => true,
+                "off" => false,
+                other => bail!("KIRO_VERIFY_EMAIL={other:?}: use \"on\" or \"off\""),
+            },
         };
         let defaults = AnalysisLimits::default();
         let analysis_limits = AnalysisLimits {
@@ -320,6 +325,9 @@ impl Config {
             other => bail!("KIRO_ANALYZER={other:?}: use \"tesseract\" or \"bedrock\""),
         };
         let mail = mail_settings(&vars)?;
+        if policy.verify_email && mail.backend == MailerBackend::Off {
+            bail!("KIRO_VERIFY_EMAIL=on mails codes: set KIRO_MAILER to outbox or ses, or KIRO_VERIFY_EMAIL=off");
+        }
         Ok(Self {
             data_dir: vars.or("KIRO_DATA_DIR", "data").into(),
             member_keys: secrets(vars.list("KIRO_MEMBER_KEYS")),
@@ -453,6 +461,15 @@ mod tests {
         );
         assert!(error(&[("KIRO_MAX_SEATS", "-1")]).contains("KIRO_MAX_SEATS"));
         assert!(error(&[("KIRO_MAX_SEATS", "many")]).contains("KIRO_MAX_SEATS"));
+    }
+
+    #[test]
+    fn email_codes_are_on_by_default_and_need_a_mailer() {
+        assert!(parse(&[]).unwrap().policy.verify_email);
+        let off = parse(&[("KIRO_VERIFY_EMAIL", "off"), ("KIRO_MAILER", "off")]).unwrap();
+        assert!(!off.policy.verify_email);
+        assert!(error(&[("KIRO_MAILER", "off")]).contains("KIRO_VERIFY_EMAIL"));
+        assert!(error(&[("KIRO_VERIFY_EMAIL", "yes")]).contains("KIRO_VERIFY_EMAIL"));
     }
 
     #[test]
@@ -621,6 +638,38 @@ mod tests {
         )])
         .unwrap();
         assert_eq!(ok.cors_origins.len(), 2);
+    }
+
+    /// The function's variables that the template sets `!If [SendsMail, a, b]`: a or b.
+    fn template_mail_variables(sends_mail: bool) -> Vec<(String, String)> {
+        include_str!("../../infra/template.yaml")
+            .lines()
+            .filter_map(|line| {
+                let (name, rest) = line.trim().split_once(": !If [SendsMail, ")?;
+                let (when, otherwise) = rest.trim_end_matches(']').split_once(", ")?;
+                let value = if sends_mail { when } else { otherwise };
+                Some((name.to_owned(), value.trim_matches('"').to_owned()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_stack_starts_with_and_without_mail_and_asks_for_codes_only_with() {
+        for sends_mail in [true, false] {
+            let mut vars = template_mail_variables(sends_mail);
+            let names: Vec<&str> = vars.iter().map(|(n, _)| n.as_str()).collect();
+            assert!(names.contains(&"KIRO_MAILER") && names.contains(&"KIRO_VERIFY_EMAIL"));
+            if sends_mail {
+                vars.push((
+                    "KIRO_MAIL_FROM".into(),
+                    "Kiro Access <a@example.com>".into(),
+                ));
+            }
+            let pairs: Vec<(&str, &str)> =
+                vars.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+            let config = parse(&pairs).unwrap_or_else(|e| panic!("{pairs:?}: {e}"));
+            assert_eq!(config.policy.verify_email, sends_mail, "{pairs:?}");
+        }
     }
 
     /// The `Value:` the CloudFormation template gives the prompt parameter.

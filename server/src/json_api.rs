@@ -1,12 +1,13 @@
-//! The JSON endpoints for scripts, all with `x-api-key`: `POST /check-credits` (JSON or
-//! multipart), `POST /create-user`, and the review queue (`GET /reviews`,
+//! The JSON endpoints for scripts, all with `x-api-key`: `POST /verify-email` (mails a code),
+//! `POST /check-credits` (JSON or multipart, with that code), `POST /create-user`, and the review queue (`GET /reviews`,
 //! `POST /reviews/approve|deny`, `GET /screenshot?key=…`), the members (`GET /members?page=`,
 //! `POST /members/revoke`). They call the same workflows as the pages.
 
 use crate::state::{body_too_large, AppState, MAX_JSON_BODY_BYTES, MAX_MULTIPART_BODY_BYTES};
-use app::api::{CheckOutcome, CreatedUser, DecisionSummary, MembersPage, Revoked};
+use app::api::{CheckOutcome, CodeSent, CreatedUser, DecisionSummary, MembersPage, Revoked};
 use app::ssr::members::RevokeRequest;
 use app::ssr::review::SettleRequest;
+use app::ssr::verify::SendCodeRequest;
 use app::ssr::workflow::{CheckRequest, CreateUserRequest, ImageUpload};
 use app::ssr::{AppError, AppResult, Field};
 use axum::extract::{FromRequest, Multipart, Request, State};
@@ -21,6 +22,12 @@ struct CheckCreditsBody {
     image: Option<String>,
     first_name: Option<String>,
     last_name: Option<String>,
+    code: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct VerifyEmailBody {
+    email: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -127,6 +134,7 @@ pub async fn check_credits(
             first_name: body.first_name,
             last_name: body.last_name,
             image: body.image.map_or(ImageUpload::Missing, ImageUpload::Base64),
+            code: body.code,
         }
     };
     Ok(Json(state.services.check_credits(request).await?))
@@ -152,6 +160,7 @@ async fn read_multipart(request: Request, api_key: Option<String>) -> AppResult<
         first_name: None,
         last_name: None,
         image: ImageUpload::Missing,
+        code: None,
     };
     while let Some(field) = form.next_field().await.map_err(bad)? {
         match field.name().unwrap_or_default() {
@@ -161,10 +170,28 @@ async fn read_multipart(request: Request, api_key: Option<String>) -> AppResult<
             "email" => out.email = field.text().await.map_err(bad)?,
             "firstName" => out.first_name = Some(field.text().await.map_err(bad)?),
             "lastName" => out.last_name = Some(field.text().await.map_err(bad)?),
+            "code" => out.code = Some(field.text().await.map_err(bad)?),
             _ => {}
         }
     }
     Ok(out)
+}
+
+/// Mails a one-time code to the address, the first of a request's two steps.
+pub async fn verify_email(
+    State(state): State<AppState>,
+    request: Request,
+) -> AppResult<Json<CodeSent>> {
+    let (key, body): (_, VerifyEmailBody) =
+        keyed_json(&state, request, app::ssr::Role::Member).await?;
+    let sent = state
+        .services
+        .send_code(SendCodeRequest {
+            api_key: key,
+            email: body.email.unwrap_or_default(),
+        })
+        .await?;
+    Ok(Json(sent))
 }
 
 pub async fn create_user(

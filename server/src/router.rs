@@ -38,6 +38,7 @@ pub fn app(state: AppState) -> Router {
             "/check-credits",
             post(json_api::check_credits).layer(DefaultBodyLimit::max(MAX_MULTIPART_BODY_BYTES)),
         )
+        .route("/verify-email", post(json_api::verify_email))
         .route("/create-user", post(json_api::create_user))
         .route("/reviews", get(json_api::waiting_reviews))
         .route("/reviews/approve", post(json_api::approve_review))

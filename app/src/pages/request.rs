@@ -3,7 +3,7 @@
 use super::{ErrorCard, KeyField, TextField};
 use crate::api::{describe_counters, CheckOutcome, Verdict};
 use crate::browser::{prepare_image, PreparedImage};
-use crate::server_fns::RequestPro;
+use crate::server_fns::{RequestPro, SendCode};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -18,6 +18,9 @@ pub fn RequestPage() -> impl IntoView {
     let preparing = RwSignal::new(false);
     let dragging = RwSignal::new(false);
     let request = ServerAction::<RequestPro>::new();
+    let codes = crate::email_codes_required();
+    let code = RwSignal::new(String::new());
+    let send_code = ServerAction::<SendCode>::new();
 
     let take_file = move |file: web_sys::File| {
         preparing.set(true);
@@ -68,6 +71,7 @@ pub fn RequestPage() -> impl IntoView {
             first_name: optional(first),
             last_name: optional(last),
             image: prepared.data_url,
+            code: codes.then(|| code.get_untracked()),
         });
     };
 
@@ -81,6 +85,7 @@ pub fn RequestPage() -> impl IntoView {
             <form on:submit=submit novalidate>
                 <KeyField key storage_key="kiro-access.member-key" label="API key"/>
                 <TextField value=email name="email" label="Email (the one you use in Kiro)" kind="email" required=true/>
+                {codes.then(|| view! { <EmailCode email code send_code/> }.into_any())}
                 <div class="row">
                     <TextField value=first name="first-name" label="First name (optional)"/>
                     <TextField value=last name="last-name" label="Last name (optional)"/>
@@ -151,6 +156,37 @@ pub fn RequestPage() -> impl IntoView {
         {move || request.value().get().map(|result| match result {
             Ok(outcome) => view! { <Outcome outcome/> }.into_any(),
             Err(error) => view! { <ErrorCard error/> }.into_any(),
+        })}
+    }
+}
+
+/// Proof of the address: "Send code" mails a 6-digit code, which goes back with the request.
+#[component]
+fn EmailCode(
+    email: RwSignal<String>,
+    code: RwSignal<String>,
+    send_code: ServerAction<SendCode>,
+) -> impl IntoView {
+    let sending = send_code.pending();
+    view! {
+        <div class="row code-row">
+            <TextField value=code name="code" label="Code from the email" required=true/>
+            <button
+                type="button"
+                class="secondary"
+                disabled=sending
+                on:click=move |_| {
+                    send_code.dispatch(SendCode { email: email.get_untracked() });
+                }
+            >
+                {move || if sending.get() { "Sending…" } else { "Send code" }}
+            </button>
+        </div>
+        {move || send_code.value().get().map(|result| match result {
+            Ok(sent) => view! { <p class="hint code-sent" role="status">{sent.message}</p> }.into_any(),
+            Err(error) => view! {
+                <p class="field-error" role="alert">{super::explain(&error)}</p>
+            }.into_any(),
         })}
     }
 }

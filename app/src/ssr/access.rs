@@ -90,7 +90,7 @@ pub fn key_id(role: Role, key: &str) -> String {
 
 /// Compares the keys' SHA-256 digests, every byte: the time taken depends neither on where
 /// the keys first differ nor on either key's length.
-fn same(configured: &str, given: &str) -> bool {
+pub(super) fn same(configured: &str, given: &str) -> bool {
     use sha2::{Digest, Sha256};
     let (a, b) = (
         Sha256::digest(configured.as_bytes()),

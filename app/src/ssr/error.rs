@@ -21,6 +21,8 @@ pub enum Field {
     Note,
     /// A page number of a list.
     Page,
+    /// The one-time code mailed to the requester.
+    Code,
     /// The body as a whole (malformed JSON or multipart).
     Body,
 }
@@ -37,6 +39,7 @@ impl Field {
             Self::Key => "key",
             Self::Note => "note",
             Self::Page => "page",
+            Self::Code => "code",
             Self::Body => "body",
         }
     }
@@ -62,6 +65,9 @@ pub enum AppError {
     /// An email outside `KIRO_ALLOWED_DOMAINS`; the message lists the domains.
     #[error("domain not allowed: {0}")]
     DomainNotAllowed(String),
+    /// A one-time code that does not prove the address (wrong, expired, used up, none sent).
+    #[error("code refused: {0}")]
+    CodeRefused(String),
     /// Nothing at this key (a record or screenshot an administrator asked for).
     #[error("not found: {0}")]
     NotFound(String),
@@ -70,6 +76,9 @@ pub enum AppError {
     Conflict(String),
     #[error("rate limited for {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// A code was mailed to this address in the last minute.
+    #[error("a code was sent this minute; retry after {retry_after_secs} s")]
+    CodeTooSoon { retry_after_secs: u64 },
     /// Every analysis slot stayed taken for the whole wait (`capacity`).
     #[error("no analysis slot came free; retry after {retry_after_secs} s")]
     Busy { retry_after_secs: u64 },
@@ -103,12 +112,14 @@ impl AppError {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::MissingKey => ErrorCode::MissingKey,
-            Self::WrongKey | Self::AdminOnly | Self::DomainNotAllowed(_) => ErrorCode::Forbidden,
+            Self::WrongKey | Self::AdminOnly | Self::DomainNotAllowed(_) | Self::CodeRefused(_) => {
+                ErrorCode::Forbidden
+            }
             Self::Invalid { .. } => ErrorCode::BadRequest,
             Self::TooLarge { .. } => ErrorCode::TooLarge,
             Self::UnsupportedMedia(_) => ErrorCode::UnsupportedMediaType,
             Self::UnprocessableImage(_) => ErrorCode::UnprocessableImage,
-            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::RateLimited { .. } | Self::CodeTooSoon { .. } => ErrorCode::RateLimited,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::Dependency(PortError::Timeout { .. })
@@ -134,10 +145,15 @@ impl AppError {
             | Self::UnprocessableImage(message)
             | Self::NotFound(message)
             | Self::DomainNotAllowed(message)
+            | Self::CodeRefused(message)
             | Self::Conflict(message) => message.clone(),
             Self::RateLimited { retry_after_secs } => {
                 format!("Too many requests with this key: try again in {retry_after_secs} s.")
             }
+            Self::CodeTooSoon { retry_after_secs } => format!(
+                "A code was mailed to this address less than a minute ago: use that one, or ask \
+                 again in {retry_after_secs} s."
+            ),
             Self::Busy { retry_after_secs } => format!(
                 "Many screenshots are being read right now, so yours was not. Nothing was \
                  changed; try again in {retry_after_secs} s."
@@ -216,9 +232,10 @@ pub fn to_api_error(err: AppError) -> ApiError {
     match &err {
         AppError::Invalid { field, .. } => api.field = Some(field.as_str().into()),
         AppError::DomainNotAllowed(_) => api.field = Some(Field::Email.as_str().into()),
-        AppError::RateLimited { retry_after_secs } | AppError::Busy { retry_after_secs } => {
-            api.retry_after_secs = Some(*retry_after_secs)
-        }
+        AppError::CodeRefused(_) => api.field = Some(Field::Code.as_str().into()),
+        AppError::RateLimited { retry_after_secs }
+        | AppError::CodeTooSoon { retry_after_secs }
+        | AppError::Busy { retry_after_secs } => api.retry_after_secs = Some(*retry_after_secs),
         _ => {}
     }
     if code.status() >= 500 {

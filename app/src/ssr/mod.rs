@@ -13,6 +13,7 @@ pub mod notify;
 pub mod ports;
 pub mod review;
 pub mod security;
+pub mod verify;
 pub mod workflow;
 
 use std::sync::Arc;
@@ -27,6 +28,9 @@ pub struct Policy {
     pub allowed_domains: crate::domain::AllowedDomains,
     /// `KIRO_MAX_SEATS`: the group's size at most; `None`, no cap.
     pub max_seats: Option<u32>,
+    /// `KIRO_VERIFY_EMAIL`: a request for Pro must carry a code mailed to the address
+    /// (`verify`). On in the server's configuration; off in `Policy::default()`.
+    pub verify_email: bool,
 }
 
 /// Everything a request needs: the three ports plus keys, limits, the group and the policy.

@@ -70,6 +70,37 @@ impl Services {
     }
 }
 
+impl Services {
+    /// Mails a one-time code. Unlike a decision's mail, a failure here is the request's
+    /// failure: without the mail the code is no use.
+    pub(super) async fn send_code_mail(
+        &self,
+        to: &str,
+        code: &str,
+        minutes: i64,
+    ) -> super::error::AppResult<()> {
+        let Some(mailer) = &self.notifier.mailer else {
+            return Err(super::error::AppError::Internal(
+                "email codes are on but no mailer is configured".into(),
+            ));
+        };
+        let mail = mail(
+            to,
+            &format!("Kiro Access code: {code}"),
+            &[
+                format!("Your code for Kiro Access is {code}. It works for {minutes} minutes."),
+                "If you did not ask for it, someone typed your address: you can ignore this \
+                 mail, nothing happens without the code."
+                    .into(),
+            ],
+        );
+        mailer.send(&mail).await.map_err(|e| {
+            tracing::warn!(mailer = %mailer.name(), "could not send a code");
+            super::error::AppError::Dependency(e)
+        })
+    }
+}
+
 /// The requester's mail for the record as it stands (settled or not).
 fn decision_mail(record: &DecisionRecord, group: &str) -> Mail {
     let email = &record.email;

@@ -139,7 +139,11 @@ pub enum Claim {
 ///   `waiting_review` MUST name the waiting key, `waiting_reviews` MUST list every waiting key
 ///   once, and after `close_review` (which MUST succeed when nothing waits) the email has none;
 /// - `recent_actions(n)` MUST return at most `n` of the actions `put_action` wrote, newest first
-///   (keys start with the time), and never a decision record.
+///   (keys start with the time), and never a decision record;
+/// - `create_once` MUST write only when nothing is at the key and return `false`, changing
+///   nothing, when something is (also when two race: exactly one wins); `read_once` MUST then
+///   give what the winner wrote; `keys_in(folder)` MUST name every key written under that
+///   folder (a prefix ending in `/`), once, whatever the number of pages, and `[]` for none.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
     async fn put_screenshot(&self, key: &str, bytes: &[u8], content_type: &str) -> PortResult<()>;
@@ -167,6 +171,12 @@ pub trait AuditStore: Send + Sync {
     async fn image_owner(&self, sha256: &str) -> PortResult<Option<String>>;
     /// Claims the hash for `email` atomically (first writer wins).
     async fn claim_image(&self, sha256: &str, email: &str) -> PortResult<Claim>;
+    /// Writes a small object (`codes/…`) only when its key is free; `false` when it is taken.
+    async fn create_once(&self, key: &str, bytes: &[u8]) -> PortResult<bool>;
+    /// The small object `create_once` wrote at `key`, if any.
+    async fn read_once(&self, key: &str) -> PortResult<Option<Vec<u8>>>;
+    /// Every key under `folder` (ends in `/`), in no promised order.
+    async fn keys_in(&self, folder: &str) -> PortResult<Vec<String>>;
 }
 
 /// An image ready for analysis: decoded within limits, downscaled and re-encoded as PNG.

@@ -31,6 +31,8 @@ pub struct CheckRequest {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub image: ImageUpload,
+    /// The one-time code mailed to `email` (`verify`), when codes are on.
+    pub code: Option<String>,
 }
 
 /// An administrator's request to create a user, as received.
@@ -113,6 +115,7 @@ impl Services {
             None,
         )?;
         self.check_domain(&person.email)?;
+        self.check_code(&person.email, req.code.as_deref()).await?;
         let bytes = match req.image {
             ImageUpload::Bytes(b) => b,
             ImageUpload::Base64(s) => {
@@ -291,7 +294,7 @@ impl Services {
     }
 
     /// 403 for an address outside `KIRO_ALLOWED_DOMAINS`, before anything else is looked at.
-    fn check_domain(&self, email: &EmailAddress) -> AppResult<()> {
+    pub(super) fn check_domain(&self, email: &EmailAddress) -> AppResult<()> {
         let allowed = &self.policy.allowed_domains;
         if allowed.permits(email) {
             return Ok(());

@@ -17,7 +17,7 @@ pub struct FileAuditStore {
 impl FileAuditStore {
     pub fn open(root: &Path) -> anyhow::Result<Self> {
         use anyhow::Context;
-        for sub in ["screenshots", "claims", "reviews", "actions"] {
+        for sub in ["screenshots", "claims", "reviews", "actions", "codes"] {
             std::fs::create_dir_all(root.join(sub))
                 .with_context(|| format!("creating {}", root.join(sub).display()))?;
         }
@@ -106,6 +106,27 @@ async fn newest_json_in<T: serde::de::DeserializeOwned + Send + 'static>(
     .map_err(io("listing"))
 }
 
+/// Written whole beside the target, then linked into place: the link fails when a file is
+/// there, so the first writer wins and nobody ever reads half a file. `false` when one was.
+async fn write_once(path: PathBuf, bytes: Vec<u8>) -> std::io::Result<bool> {
+    tokio::task::spawn_blocking(move || {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir)?;
+        let (tmp, mut file) = tempfile_in(dir)?;
+        file.write_all(&bytes)?;
+        file.sync_all()?;
+        let linked = std::fs::hard_link(&tmp, &path);
+        std::fs::remove_file(&tmp)?;
+        match linked {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(e),
+        }
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}
+
 fn tempfile_in(dir: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
     let path = dir.join(format!(".tmp-{}", uuid::Uuid::new_v4()));
     let file = std::fs::OpenOptions::new()
@@ -155,26 +176,9 @@ impl AuditStore for FileAuditStore {
     }
 
     async fn open_review(&self, email: &str, record_key: &str) -> PortResult<bool> {
-        let path = self.review_path(email)?;
-        let record_key = record_key.to_owned();
-        // Written whole beside the target, then linked into place: the link fails when one
-        // exists, so the first writer wins and nobody ever reads half a key.
-        tokio::task::spawn_blocking(move || {
-            let dir = path.parent().unwrap_or(Path::new("."));
-            let (tmp, mut file) = tempfile_in(dir)?;
-            file.write_all(record_key.as_bytes())?;
-            file.sync_all()?;
-            let linked = std::fs::hard_link(&tmp, &path);
-            std::fs::remove_file(&tmp)?;
-            match linked {
-                Ok(()) => Ok(true),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
-                Err(e) => Err(e),
-            }
-        })
-        .await
-        .map_err(|e| PortError::unavailable(SERVICE, e))?
-        .map_err(io("queueing a review"))
+        write_once(self.review_path(email)?, record_key.as_bytes().to_vec())
+            .await
+            .map_err(io("queueing a review"))
     }
 
     async fn waiting_review(&self, email: &str) -> PortResult<Option<String>> {
@@ -251,6 +255,39 @@ impl AuditStore for FileAuditStore {
             }
             Err(e) => Err(io("creating a claim")(e)),
         }
+    }
+
+    async fn create_once(&self, key: &str, bytes: &[u8]) -> PortResult<bool> {
+        write_once(self.path(key)?, bytes.to_vec())
+            .await
+            .map_err(io("creating"))
+    }
+
+    async fn read_once(&self, key: &str) -> PortResult<Option<Vec<u8>>> {
+        read_if_there(self.path(key)?).await
+    }
+
+    async fn keys_in(&self, folder: &str) -> PortResult<Vec<String>> {
+        let dir = self.path(folder)?;
+        let folder = folder.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+                Err(e) => return Err(e),
+            };
+            let mut keys = Vec::new();
+            for entry in entries {
+                let name = entry?.file_name().to_string_lossy().into_owned();
+                if !name.starts_with('.') {
+                    keys.push(format!("{folder}{name}"));
+                }
+            }
+            Ok(keys)
+        })
+        .await
+        .map_err(|e| PortError::unavailable(SERVICE, e))?
+        .map_err(io("listing"))
     }
 }
 

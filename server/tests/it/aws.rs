@@ -520,6 +520,7 @@ async fn concurrent_duplicate_grants_on_aws_make_one_user() {
             first_name: None,
             last_name: None,
             image: ImageUpload::Bytes(shot.clone()),
+            code: None,
         };
         tokio::spawn(async move { services.check_credits(request).await })
     });

@@ -14,4 +14,5 @@ mod mail;
 mod members;
 mod ocr_fixtures;
 mod review;
+mod verify;
 mod workflow;

@@ -271,4 +271,16 @@ impl AuditStore for S3AuditStore {
             .map_err(|e| port_error(SERVICE, e))?;
         Ok(())
     }
+
+    async fn create_once(&self, key: &str, bytes: &[u8]) -> PortResult<bool> {
+        self.put_if_absent(key, bytes).await
+    }
+
+    async fn read_once(&self, key: &str) -> PortResult<Option<Vec<u8>>> {
+        self.get(key).await
+    }
+
+    async fn keys_in(&self, folder: &str) -> PortResult<Vec<String>> {
+        self.keys_under(folder).await
+    }
 }

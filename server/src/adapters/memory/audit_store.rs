@@ -21,6 +21,8 @@ pub enum AuditOp {
     Reviews,
     /// `put_action` and `recent_actions`.
     Actions,
+    /// `create_once`, `read_once` and `keys_in` (the one-time codes).
+    Codes,
 }
 
 #[derive(Debug, Default)]
@@ -32,6 +34,8 @@ struct State {
     reviews: HashMap<String, String>,
     /// Administrators' actions by key.
     actions: std::collections::BTreeMap<String, AdminAction>,
+    /// What `create_once` wrote, by key.
+    small_objects: std::collections::BTreeMap<String, Vec<u8>>,
     /// When set, the next claim finds this email's claim already there: another request won.
     claimed_meanwhile_by: Option<String>,
 }
@@ -76,6 +80,18 @@ impl MemoryAuditStore {
     /// Every administrator action kept, newest first.
     pub fn actions(&self) -> Vec<AdminAction> {
         self.lock().actions.values().rev().cloned().collect()
+    }
+
+    /// What `create_once` wrote, by key.
+    pub fn small_objects(&self) -> std::collections::BTreeMap<String, Vec<u8>> {
+        self.lock().small_objects.clone()
+    }
+
+    /// Replaces a small object, as time or a broken store would (a code made old).
+    pub fn overwrite(&self, key: &str, bytes: &[u8]) {
+        self.lock()
+            .small_objects
+            .insert(key.to_owned(), bytes.to_vec());
     }
 
     pub fn screenshot_count(&self) -> usize {
@@ -186,5 +202,31 @@ impl AuditStore for MemoryAuditStore {
             Some(owner) if owner == email => Claim::SameOwner,
             Some(owner) => Claim::OtherOwner(owner.clone()),
         })
+    }
+
+    async fn create_once(&self, key: &str, bytes: &[u8]) -> PortResult<bool> {
+        self.failures.check(AuditOp::Codes).await?;
+        let mut state = self.lock();
+        if state.small_objects.contains_key(key) {
+            return Ok(false);
+        }
+        state.small_objects.insert(key.to_owned(), bytes.to_vec());
+        Ok(true)
+    }
+
+    async fn read_once(&self, key: &str) -> PortResult<Option<Vec<u8>>> {
+        self.failures.check(AuditOp::Codes).await?;
+        Ok(self.lock().small_objects.get(key).cloned())
+    }
+
+    async fn keys_in(&self, folder: &str) -> PortResult<Vec<String>> {
+        self.failures.check(AuditOp::Codes).await?;
+        let state = self.lock();
+        Ok(state
+            .small_objects
+            .keys()
+            .filter(|k| k.starts_with(folder))
+            .cloned()
+            .collect())
     }
 }

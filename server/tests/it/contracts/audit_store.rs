@@ -179,6 +179,54 @@ async fn audit_store_contract(store: &dyn AuditStore) {
             Claim::SameOwner => panic!("nobody claimed twice: {answers:?}"),
         }
     }
+
+    small_objects_contract(store).await;
+}
+
+/// `create_once`, `read_once`, `keys_in`: what the one-time codes are kept with.
+async fn small_objects_contract(store: &dyn AuditStore) {
+    assert!(store.keys_in("codes/a1/").await.unwrap().is_empty());
+    assert_eq!(store.read_once("codes/a1/1.json").await.unwrap(), None);
+    assert!(store
+        .create_once("codes/a1/1.json", b"first")
+        .await
+        .unwrap());
+    assert!(!store
+        .create_once("codes/a1/1.json", b"second")
+        .await
+        .unwrap());
+    assert_eq!(
+        store.read_once("codes/a1/1.json").await.unwrap().as_deref(),
+        Some(&b"first"[..])
+    );
+    for i in 2..=4 {
+        let key = format!("codes/a1/{i}.json");
+        assert!(store.create_once(&key, b"").await.unwrap());
+    }
+    assert!(store.create_once("codes/a10/1.json", b"x").await.unwrap());
+    let mut keys = store.keys_in("codes/a1/").await.unwrap();
+    keys.sort();
+    assert_eq!(
+        keys,
+        (1..=4)
+            .map(|i| format!("codes/a1/{i}.json"))
+            .collect::<Vec<_>>()
+    );
+
+    // Racing writers of one key: exactly one wins, and it is its bytes that stay.
+    let writes = (0..6u8)
+        .map(|i| async move { (i, store.create_once("codes/race/slot", &[i]).await.unwrap()) });
+    let answers = futures::future::join_all(writes).await;
+    let winners: Vec<u8> = answers
+        .iter()
+        .filter(|(_, won)| *won)
+        .map(|(i, _)| *i)
+        .collect();
+    assert_eq!(winners.len(), 1, "{answers:?}");
+    assert_eq!(
+        store.read_once("codes/race/slot").await.unwrap(),
+        Some(winners)
+    );
 }
 
 #[tokio::test]
