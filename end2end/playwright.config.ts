@@ -7,6 +7,8 @@ import * as path from 'path';
 
 const port = Number(process.env.E2E_PORT ?? 3100);
 const edgePort = port + 1;
+/** A third server, local shape, whose group has one seat (`seats.spec.ts`). */
+export const seatsURL = `http://127.0.0.1:${port + 2}`;
 /** The release server binary, hash.txt beside it: the glibc build of `cargo leptos build
  * --release` unless KIRO_SERVER_DIR names another (scripts/test.sh: the static musl build). */
 export const serverDir = process.env.KIRO_SERVER_DIR ?? path.resolve(__dirname, '..', 'target', 'release');
@@ -21,7 +23,7 @@ export const keys = {
 };
 
 /** Each project's server keeps its data (and its mail outbox) here, under end2end/. */
-export const dataDirs: Record<string, string> = { local: '.data', edge: '.data-edge' };
+export const dataDirs: Record<string, string> = { local: '.data', edge: '.data-edge', seats: '.data-seats' };
 
 export default defineConfig({
   testDir: './tests',
@@ -52,6 +54,20 @@ export default defineConfig({
       env: {
         ...appEnv(dataDirs.local),
         LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+        LEPTOS_SITE_ROOT: '../target/site',
+        LEPTOS_OUTPUT_NAME: 'kiro-access',
+      },
+    },
+    {
+      command: `rm -rf ${dataDirs.seats} && mkdir -p ${dataDirs.seats} && exec '${serverDir}/server'`,
+      url: `${seatsURL}/healthz`,
+      timeout: 60_000,
+      reuseExistingServer: false,
+      stdout: 'pipe',
+      env: {
+        ...appEnv(dataDirs.seats),
+        KIRO_MAX_SEATS: '1',
+        LEPTOS_SITE_ADDR: seatsURL.replace('http://', ''),
         LEPTOS_SITE_ROOT: '../target/site',
         LEPTOS_OUTPUT_NAME: 'kiro-access',
       },
