@@ -44,6 +44,8 @@ pub struct MailSettings {
     pub backend: MailerBackend,
     /// `KIRO_MAIL_FROM`: for SES, an identity verified there.
     pub from: Mailbox,
+    /// `KIRO_SMTP_URL` (it may hold a password: never printed).
+    pub smtp_url: Option<Secret>,
     /// `KIRO_ADMIN_EMAILS` and `KIRO_PUBLIC_URL`.
     pub notices: Notices,
 }
@@ -52,6 +54,8 @@ pub struct MailSettings {
 pub enum MailerBackend {
     /// `.eml` files in `KIRO_DATA_DIR/outbox`.
     Outbox,
+    /// An SMTP server, `KIRO_SMTP_URL`.
+    Smtp,
     Ses,
     /// Nobody is told anything.
     Off,
@@ -192,14 +196,24 @@ fn parse_origin(name: &str, origin: &str) -> anyhow::Result<HeaderValue> {
     HeaderValue::from_str(origin).map_err(|_| invalid())
 }
 
-/// `KIRO_MAILER`, `KIRO_MAIL_FROM`, `KIRO_ADMIN_EMAILS`, `KIRO_PUBLIC_URL`.
+/// `KIRO_MAILER`, `KIRO_SMTP_URL`, `KIRO_MAIL_FROM`, `KIRO_ADMIN_EMAILS`, `KIRO_PUBLIC_URL`.
 fn mail_settings(vars: &Vars) -> anyhow::Result<MailSettings> {
-    let backend = match vars.or("KIRO_MAILER", "outbox").as_str() {
+    let smtp_url = vars.get("KIRO_SMTP_URL");
+    let default = if smtp_url.is_some() { "smtp" } else { "outbox" };
+    let backend = match vars.or("KIRO_MAILER", default).as_str() {
         "outbox" => MailerBackend::Outbox,
+        "smtp" => MailerBackend::Smtp,
         "ses" => MailerBackend::Ses,
         "off" => MailerBackend::Off,
-        other => bail!("KIRO_MAILER={other:?}: use \"outbox\", \"ses\" or \"off\""),
+        other => {
+            bail!("KIRO_MAILER={other:?}: use \"outbox\", \"smtp\", \"ses\" or \"off\"")
+        }
     };
+    if backend == MailerBackend::Smtp && smtp_url.is_none() {
+        bail!(
+            "KIRO_MAILER=smtp needs KIRO_SMTP_URL (smtp://host:port, smtps://user:password@host)"
+        );
+    }
     let from = match (backend, vars.get("KIRO_MAIL_FROM")) {
         (_, Some(from)) => from,
         (MailerBackend::Ses, None) => bail!("KIRO_MAILER=ses needs KIRO_MAIL_FROM to be set"),
@@ -226,6 +240,7 @@ fn mail_settings(vars: &Vars) -> anyhow::Result<MailSettings> {
     Ok(MailSettings {
         backend,
         from,
+        smtp_url: smtp_url.map(Secret::new),
         notices: Notices {
             admin_emails,
             public_url,
@@ -511,7 +526,11 @@ mod tests {
             ["ops@example.com", "lead@example.com"]
         );
         assert!(error(&[("KIRO_MAILER", "ses")]).contains("KIRO_MAIL_FROM"));
-        assert!(error(&[("KIRO_MAILER", "smtp")]).contains("KIRO_MAILER"));
+        assert!(error(&[("KIRO_MAILER", "smtp")]).contains("KIRO_SMTP_URL"));
+        assert!(error(&[("KIRO_MAILER", "pigeon")]).contains("KIRO_MAILER"));
+        let smtp = parse(&[("KIRO_SMTP_URL", "smtps://mailer:s3cret@smtp.example.com")]).unwrap();
+        assert_eq!(smtp.mail.backend, MailerBackend::Smtp);
+        assert!(!format!("{smtp:?}").contains("s3cret"));
         assert!(error(&[("KIRO_MAIL_FROM", "not an address")]).contains("KIRO_MAIL_FROM"));
         assert!(error(&[("KIRO_ADMIN_EMAILS", "ops")]).contains("KIRO_ADMIN_EMAILS"));
         assert!(error(&[("KIRO_PUBLIC_URL", "access.example.com")]).contains("KIRO_PUBLIC_URL"));

@@ -6,7 +6,9 @@ use crate::adapters::aws::{
     bedrock, parameters::parameters_under, sdk_config, BedrockAnalyzer, IdentityStoreDirectory,
     S3AuditStore, SesMailer,
 };
-use crate::adapters::{FileAuditStore, OutboxMailer, SqliteDirectory, TesseractAnalyzer};
+use crate::adapters::{
+    FileAuditStore, OutboxMailer, SmtpMailer, SqliteDirectory, TesseractAnalyzer,
+};
 use crate::config::{
     AnalyzerBackend, AuditBackend, BedrockSettings, Config, DirectoryBackend, MailerBackend,
 };
@@ -21,6 +23,9 @@ use axum::Router;
 use leptos::prelude::LeptosOptions;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// One SMTP exchange (connect, hand over, quit) at most.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The built app: the router to serve and the services behind it.
 pub struct Application {
@@ -134,6 +139,11 @@ pub async fn services(config: &Config) -> anyhow::Result<Services> {
         MailerBackend::Outbox => Some(Arc::new(OutboxMailer::open(
             &config.data_dir.join("outbox"),
             config.mail.from.clone(),
+        )?)),
+        MailerBackend::Smtp => Some(Arc::new(SmtpMailer::new(
+            config.mail.smtp_url.as_ref().map_or("", |u| u.expose()),
+            config.mail.from.clone(),
+            SMTP_TIMEOUT,
         )?)),
         MailerBackend::Ses => Some(Arc::new(SesMailer::new(
             aws_sdk_sesv2::Client::new(sdk().await),

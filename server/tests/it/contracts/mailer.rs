@@ -1,12 +1,13 @@
-//! The mailer contract, against the outbox, the in-memory fake and SES (moto). What was handed
-//! over is read back by someone else's parser: Python's `email` package reads the outbox's
-//! files and the raw messages moto kept.
+//! The mailer contract, against the outbox, the in-memory fake, SES (moto) and SMTP (aiosmtpd).
+//! What was handed over is read back by someone else's parser: Python's `email` package reads
+//! the outbox's files, the raw messages moto kept and those the SMTP server received.
 
 use crate::common::{moto, parse_mime};
 use app::ssr::ports::{Mail, Mailer, PortError};
 use server::adapters::aws::SesMailer;
 use server::adapters::memory::{Failure, MemoryMailer};
-use server::adapters::OutboxMailer;
+use server::adapters::{OutboxMailer, SmtpMailer};
+use std::time::Duration;
 
 /// Non-ASCII in every part, a line longer than a mail line, markup in the HTML.
 fn sample(to: &str) -> Mail {
@@ -136,4 +137,42 @@ async fn ses_keeps_the_mailer_contract() {
     // A sender SES has not verified: MessageRejected.
     let unverified = SesMailer::new(client, unique("stranger").parse().unwrap());
     refuses_when_broken(&unverified, moto::raw_mail_to).await;
+}
+
+#[tokio::test]
+async fn smtp_keeps_the_mailer_contract() {
+    let server = crate::common::smtp::SmtpServer::start();
+    let from = "Kiro Access <access@example.com>";
+    let url = format!("smtp://127.0.0.1:{}", server.port);
+    let smtp = SmtpMailer::new(&url, from.parse().unwrap(), Duration::from_secs(10)).unwrap();
+    // Read back from the server's maildir, by the envelope's recipient it recorded.
+    let received_by = |to: &str| -> Vec<Mail> {
+        let envelope_to = format!("X-RcptTo: {to}\n");
+        server
+            .messages()
+            .iter()
+            .filter(|raw| String::from_utf8_lossy(raw).contains(&envelope_to))
+            .map(|raw| parse_mime(raw))
+            .collect()
+    };
+    mailer_contract(&smtp, received_by).await;
+    assert!(server
+        .messages()
+        .iter()
+        .all(|raw| String::from_utf8_lossy(raw).contains("X-MailFrom: access@example.com\n")));
+
+    // Nothing listens there any more: unavailable, nothing handed over.
+    let port = server.port;
+    drop(server);
+    let gone = SmtpMailer::new(
+        &format!("smtp://127.0.0.1:{port}"),
+        from.parse().unwrap(),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let refused = gone.send(&sample(&unique("late"))).await;
+    assert!(
+        matches!(refused, Err(PortError::Unavailable { .. })),
+        "{refused:?}"
+    );
 }
