@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prints the figures quoted in the README: bundle size (brotli), server overhead, analyzer
-# accuracy and speed, and the server's peak memory (scripts/bench-memory.sh). Builds the release
-# site first if it is not there.
+# accuracy and speed, the server's peak memory (scripts/bench-memory.sh), and the page in
+# Chromium: bytes downloaded and time to hydrated, unthrottled and on Fast 4G
+# (scripts/bench-pages.mjs). Builds the release site first if it is not there.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -22,3 +23,16 @@ console.log(`browser bundle (wasm + js + css): ${(raw / 1024).toFixed(0)} KB raw
 '
 cargo bench -p server --bench figures
 bash scripts/bench-memory.sh
+
+# The page in Chromium, against the release server (the musl build CI makes, or target/release).
+dir=${KIRO_SERVER_DIR:-target/x86_64-unknown-linux-musl/release}
+[ -x "$dir/server" ] || dir=target/release
+work=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+KIRO_DATA_DIR="$work/data" KIRO_MEMBER_KEYS=bench-member KIRO_ADMIN_KEYS=bench-admin RUST_LOG=error \
+  LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT=target/site LEPTOS_OUTPUT_NAME=kiro-access \
+  "$dir/server" >"$work/server.log" 2>&1 &
+server_pid=$!
+trap 'kill "$server_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+node scripts/bench-pages.mjs "http://127.0.0.1:$port"
