@@ -1,7 +1,8 @@
 //! Who is told what by mail: the requester, each decision on their request (granted, denied,
-//! waiting, and an administrator's ruling); the administrators (`KIRO_ADMIN_EMAILS`), a request
-//! waiting for review. Sending never changes a decision: a failure is logged and noted on the
-//! decision's record (`mail_error`).
+//! waiting, and an administrator's ruling); a person an administrator added to the group; the
+//! administrators (`KIRO_ADMIN_EMAILS`), a request waiting for review; and the one-time codes.
+//! Sending never changes a decision: a failure is logged and noted on the decision's record
+//! (`mail_error`).
 
 use super::ports::{Mail, Mailer};
 use super::Services;
@@ -109,16 +110,10 @@ fn decision_mail(record: &DecisionRecord, group: &str) -> Mail {
         // An approval is on record only once its grant went through.
         _ if record.verdict == Verdict::Granted || approved => (
             "Kiro Pro: granted",
-            vec![
+            granted_paragraphs(
                 format!("Your request for Kiro Pro was granted: {email} is now in the {group} group."),
-                format!(
-                    "To start, open Kiro and sign in with your organization's IAM Identity Center \
-                     (not a personal AWS Builder ID), as {email}."
-                ),
-                "A new membership can take up to 24 hours to become an active Kiro Pro \
-                 subscription. If Kiro still shows the free plan, sign out and in again later."
-                    .into(),
-            ],
+                email,
+            ),
         ),
         (Verdict::Review, Some(settled)) => (
             "Kiro Pro: not granted",
@@ -152,6 +147,47 @@ fn decision_mail(record: &DecisionRecord, group: &str) -> Mail {
         ),
     };
     mail(email, subject, &paragraphs)
+}
+
+/// The news of a seat, after `lead`: how to start, and how long it can take.
+fn granted_paragraphs(lead: String, email: &str) -> Vec<String> {
+    vec![
+        lead,
+        format!(
+            "To start, open Kiro and sign in with your organization's IAM Identity Center \
+             (not a personal AWS Builder ID), as {email}."
+        ),
+        "A new membership can take up to 24 hours to become an active Kiro Pro subscription. \
+         If Kiro still shows the free plan, sign out and in again later."
+            .into(),
+    ]
+}
+
+impl Services {
+    /// Tells a person an administrator put them in the group (nothing when they already were).
+    /// A failure is logged; the administrator's action stands.
+    pub(super) async fn notify_added_by_admin(&self, email: &str) {
+        let Some(mailer) = &self.notifier.mailer else {
+            return;
+        };
+        let group = &self.group_name;
+        let mail = mail(
+            email,
+            "Kiro Pro: granted",
+            &granted_paragraphs(
+                format!("An administrator gave you Kiro Pro: {email} is now in the {group} group."),
+                email,
+            ),
+        );
+        if let Err(e) = mailer.send(&mail).await {
+            tracing::warn!(
+                cause = %super::error::CauseChain(&e),
+                mailer = %mailer.name(),
+                to = %email,
+                "could not tell a user an administrator added them"
+            );
+        }
+    }
 }
 
 /// An administrator's mail about a request that waits for them.

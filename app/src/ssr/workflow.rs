@@ -290,6 +290,9 @@ impl Services {
             &outcome,
         )
         .await;
+        if created.added_to_group {
+            self.notify_added_by_admin(&created.email).await;
+        }
         Ok(created)
     }
 

@@ -80,6 +80,35 @@ async fn a_grant_tells_the_member_how_to_start_and_nobody_else() {
 }
 
 #[tokio::test]
+async fn a_person_an_administrator_adds_is_told_how_to_start_once() {
+    let app = app_with(depleted(ADA));
+    let create = || {
+        send(
+            &app.router,
+            json_request(
+                "/create-user",
+                Some(ADMIN_KEY),
+                serde_json::json!({ "email": ADA }),
+            ),
+        )
+    };
+    assert_eq!(create().await.status, StatusCode::OK);
+    let [mail] = to(&app, ADA).try_into().expect("one mail to Ada");
+    assert_eq!(mail.subject, "Kiro Pro: granted");
+    for words in [
+        "An administrator gave you Kiro Pro",
+        "IAM Identity Center",
+        "up to 24 hours",
+    ] {
+        assert!(mail.text.contains(words), "{words}: {}", mail.text);
+    }
+    // Already in the group: nothing new to tell.
+    assert_eq!(create().await.status, StatusCode::OK);
+    assert_eq!(to(&app, ADA).len(), 1);
+    assert!(OPS.iter().all(|admin| to(&app, admin).is_empty()));
+}
+
+#[tokio::test]
 async fn a_denial_says_why_and_what_to_do() {
     let available = Evidence {
         counters: vec![app::api::UsageCounter {
