@@ -117,7 +117,8 @@ test('a wrong or missing code is refused clearly, and nothing is read', async ({
   const code = page.locator('input[name="code"]');
   const right = await code.inputValue();
   await code.fill(right === '000000' ? '000001' : '000000');
-  await page.locator('input[type="file"]').setInputFiles(fixture('depleted-light.png'));
+  // Dan's page: never granted by any test, so never claimed, so read whatever ran before.
+  await page.locator('input[type="file"]').setInputFiles(fixture('dan-available-light.png'));
   await page.getByRole('button', { name: 'Request Pro' }).click();
   const refused = page.locator('.result.error');
   await expect(refused).toHaveClass(/code-forbidden/);
@@ -125,11 +126,11 @@ test('a wrong or missing code is refused clearly, and nothing is read', async ({
   await code.fill('');
   await page.getByRole('button', { name: 'Request Pro' }).click();
   await expect(refused).toContainText('Enter the 6-digit code we mail to gil@example.com');
-  // The right code: now the screenshot is read (and it is Ada's page, not Gil's).
+  // The right code: now the screenshot is read (and it is Dan's page, not Gil's).
   await code.fill(right);
   await page.getByRole('button', { name: 'Request Pro' }).click();
   await expect(page.locator('.result')).toHaveClass(/denied/);
-  await expect(page.locator('.result')).toContainText('ada@example.com');
+  await expect(page.locator('.result')).toContainText('dan@example.com');
 });
 
 test('a wrong key gets a clear message', async ({ page }) => {
