@@ -251,6 +251,8 @@ pub enum Reason {
     /// The request qualifies, but every seat the organisation pays for (`KIRO_MAX_SEATS`) is
     /// taken.
     NoSeatLeft,
+    /// Alike to a screenshot another account was granted with (`likeness`): an edited copy?
+    SimilarScreenshot,
 }
 
 /// What a counter counts.
@@ -387,6 +389,9 @@ pub struct DecisionRecord {
     /// Mail about this decision that could not be sent (`notify`), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mail_error: Option<String>,
+    /// For `similar_screenshot`: the screenshot key of the other account's granted image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub similar_to: Option<String>,
 }
 
 impl DecisionRecord {
@@ -435,6 +440,9 @@ pub struct DecisionSummary {
     /// The screenshot's key: what the screenshot call names.
     pub screenshot_key: String,
     pub settlement: Option<Settlement>,
+    /// The screenshot key of the other account's image this one looks like, if any.
+    #[serde(default)]
+    pub similar_to: Option<String>,
 }
 
 impl From<&DecisionRecord> for DecisionSummary {
@@ -451,6 +459,7 @@ impl From<&DecisionRecord> for DecisionSummary {
             record_key: r.record_key(),
             screenshot_key: r.screenshot_key.clone(),
             settlement: r.settlement.clone(),
+            similar_to: r.similar_to.clone(),
         }
     }
 }

@@ -28,13 +28,36 @@ test('a member gets a code by mail, sends it with a depleted screenshot, is gran
   await expect(row).toContainText('50 / 50');
 });
 
-test('a pasted depleted screenshot is granted', async ({ page }) => {
+test('a pasted depleted screenshot is granted; a copy with another email waits beside it for an admin', async ({ page }) => {
   await open(page, '/');
   await fillRequest(page, keys.member, 'cara@example.com');
   await pasteFile(page, fixture('cara-depleted-dark.png'));
   await expect(page.locator('.preview img')).toBeVisible();
   await page.getByRole('button', { name: 'Request Pro' }).click();
   await expect(page.locator('.result')).toHaveClass(/granted/);
+
+  // Finn's page is Cara's with only the email changed: not the same pixels, but alike.
+  await open(page, '/');
+  await fillRequest(page, keys.member, 'finn@example.com');
+  await page.locator('input[type="file"]').setInputFiles(fixture('finn-depleted-dark.png'));
+  await page.getByRole('button', { name: 'Request Pro' }).click();
+  const result = page.locator('.result');
+  await expect(result).toHaveClass(/review/);
+  await expect(result).toContainText('looks almost the same as a screenshot another account was granted with');
+  await expect(result).not.toContainText('cara@example.com');
+
+  await open(page, '/admin');
+  await page.locator('input[name="api-key"]').fill(keys.admin);
+  const waiting = page.locator('.pending-item', { hasText: 'finn@example.com' });
+  await expect(waiting.locator('figcaption')).toHaveText('The screenshot another account was granted with');
+  // Both screenshots, side by side: Finn's and the one Cara was granted with.
+  await expect(waiting.locator('.screenshot img')).toHaveCount(2);
+  const [finn, cara] = await waiting.locator('.screenshot img').evaluateAll((imgs) =>
+    imgs.map((img) => img.getBoundingClientRect().toJSON()));
+  expect(cara.left).toBeGreaterThan(finn.right);
+  expect(cara.top).toBeLessThan(finn.bottom);
+  await waiting.getByRole('button', { name: 'Deny' }).click();
+  await expect(waiting).toHaveCount(0);
 });
 
 test('credits still available are denied with the numbers read', async ({ page }) => {
@@ -66,8 +89,9 @@ test('an uncertain screenshot waits for review; an admin sees it, approves it, a
   await page.locator('input[name="api-key"]').fill(keys.admin);
   const waiting = page.locator('.pending-item', { hasText: 'eve@example.org' });
   await expect(waiting).toContainText('several');
-  // The oldest waiting request's screenshot is shown at once.
-  await expect(waiting.locator('.screenshot img')).toHaveAttribute('src', /^data:image\/png;base64,/);
+  // The oldest waiting request's screenshot is shown at once (and, when the page is alike to
+  // one another account was granted with, that one beside it).
+  await expect(waiting.locator('.screenshot img').first()).toHaveAttribute('src', /^data:image\/png;base64,/);
   await waiting.locator('input[name="note"]').fill('the other emails are teammates in a chat');
   await waiting.getByRole('button', { name: 'Approve' }).click();
   await expect(waiting).toHaveCount(0);

@@ -92,6 +92,12 @@ fn PendingItem(
                 </div>
             </div>
             <ScreenshotView screenshot_key=row.screenshot_key load_now/>
+            {row.similar_to.map(|earlier| view! {
+                <figure class="similar">
+                    <figcaption>"The screenshot another account was granted with"</figcaption>
+                    <ScreenshotView screenshot_key=earlier load_now/>
+                </figure>
+            })}
         </li>
     }
 }

@@ -6,6 +6,7 @@ pub mod capacity;
 pub mod deadline;
 pub mod decision;
 pub mod error;
+pub mod likeness;
 pub mod members;
 pub mod metrics;
 pub mod normalise;

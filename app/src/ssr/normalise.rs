@@ -2,6 +2,7 @@
 //! refused at the header), downscale the long side and re-encode as PNG.
 
 use super::error::{AppError, AppResult};
+use super::likeness::Likeness;
 use super::ports::NormalisedImage;
 use crate::domain::{downscaled_size, megabytes, ImageKind, MAX_IMAGE_BYTES, MAX_IMAGE_SIDE};
 use image::codecs::png::{CompressionType, FilterType as PngFilter, PngEncoder};
@@ -56,6 +57,7 @@ pub fn normalise(bytes: &[u8]) -> AppResult<NormalisedImage> {
     }
     let rgb = downscale(decoded.into_rgb8())?;
     let sha256 = hex(&Sha256::digest(rgb.as_raw()));
+    let likeness = Likeness::of(&rgb);
     let mut png = Vec::new();
     PngEncoder::new_with_quality(&mut png, CompressionType::Fast, PngFilter::Adaptive)
         .write_image(
@@ -70,6 +72,7 @@ pub fn normalise(bytes: &[u8]) -> AppResult<NormalisedImage> {
         width: rgb.width(),
         height: rgb.height(),
         sha256,
+        likeness,
     })
 }
 

@@ -187,6 +187,8 @@ pub struct NormalisedImage {
     pub height: u32,
     /// SHA-256 of the normalised pixels (hex): the same picture gives the same hash.
     pub sha256: String,
+    /// What near-duplicates are found by (`likeness`).
+    pub likeness: super::likeness::Likeness,
 }
 
 /// Reads evidence off a screenshot. Never decides.

@@ -102,6 +102,9 @@ impl Services {
             {
                 tracing::warn!(cause = %CauseChain(&e), %key, "could not claim the image");
             }
+            if let Err(e) = super::likeness::remember_stored(&*self.audit, &record).await {
+                tracing::warn!(cause = %CauseChain(&e), %key, "could not remember the image");
+            }
         }
         record.settlement = Some(Settlement {
             approved: req.approve,

@@ -4,6 +4,7 @@
 use super::deadline;
 use super::decision::{decide, Decision};
 use super::error::{AppError, AppResult, CauseChain, Field};
+use super::likeness;
 use super::normalise::{check_upload, normalise};
 use super::ports::{Claim, NewUser, NormalisedImage, PortError};
 use super::{Role, Services};
@@ -170,6 +171,7 @@ impl Services {
         let normalise_ms = t.elapsed().as_millis() as u64;
 
         let owner = self.audit.image_owner(&image.sha256).await?;
+        let mut similar_to = None;
         let (decision, evidence, analyze_ms) = match owner {
             Some(owner) if owner != person.email.as_str() => (reused(), None, 0),
             _ => {
@@ -181,6 +183,26 @@ impl Services {
                 let analyze_ms = t.elapsed().as_millis() as u64;
                 drop(slot);
                 let mut decision = decide(&evidence, &person.email);
+                if decision.verdict != Verdict::Denied {
+                    if let Some(earlier) = likeness::granted_to_another(
+                        &*self.audit,
+                        &image.likeness,
+                        person.email.as_str(),
+                    )
+                    .await?
+                    {
+                        // A review for another reason keeps it; either way the administrator
+                        // sees the two screenshots side by side.
+                        if decision.verdict == Verdict::Granted {
+                            decision = Decision::review(
+                                Reason::SimilarScreenshot,
+                                "it looks almost the same as a screenshot another account was \
+                                 granted with.",
+                            );
+                        }
+                        similar_to = Some(earlier.screenshot_key);
+                    }
+                }
                 if decision.verdict == Verdict::Granted && !self.seat_left().await? {
                     decision = Decision::review(
                         Reason::NoSeatLeft,
@@ -223,6 +245,7 @@ impl Services {
             error: None,
             settlement: None,
             mail_error: None,
+            similar_to,
         };
         let record_key = record.record_key();
         self.audit
@@ -245,6 +268,16 @@ impl Services {
             record.timings.total_ms = started.elapsed().as_millis() as u64;
             self.update_record(&record_key, &record).await;
             granted?;
+            let remembered = likeness::remember(
+                &*self.audit,
+                &image.sha256,
+                &image.likeness,
+                person.email.as_str(),
+                &record.screenshot_key,
+            );
+            if let Err(e) = remembered.await {
+                tracing::warn!(cause = %CauseChain(&e), key = %record_key, "could not remember the granted image");
+            }
         }
         self.notify_decision(&record_key, &mut record).await;
         super::metrics::decision(decision.verdict, decision.reason);

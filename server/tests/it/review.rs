@@ -193,3 +193,84 @@ async fn only_a_waiting_review_can_be_settled() {
     }
     assert_eq!(app.directory.membership_count(), 0);
 }
+
+/// Bob sends Ada's granted page with his email pasted over hers: the pixels differ, so the
+/// exact reuse check passes it, but it is alike (`likeness`) and goes to review beside Ada's.
+#[tokio::test]
+async fn an_edited_copy_of_another_accounts_granted_page_waits_beside_it() {
+    const BOB: &str = "bob@example.com";
+    let app = spawn_with_fakes(crate::common::depleted(ADA));
+    let ada = ada_asks(&app).await;
+    assert_eq!(ada.body["verdict"], "granted", "{}", ada.text);
+
+    let mut edited = image::load_from_memory(&fixture("depleted-light.png"))
+        .unwrap()
+        .into_rgb8();
+    let bob_page = image::load_from_memory(&fixture("bob-depleted-light.png"))
+        .unwrap()
+        .into_rgb8();
+    image::imageops::replace(
+        &mut edited,
+        &*image::imageops::crop_imm(&bob_page, 375, 37, 158, 16),
+        375,
+        37,
+    );
+    let mut png = Vec::new();
+    image::DynamicImage::ImageRgb8(edited)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+
+    app.analyzer.answer(crate::common::depleted(BOB));
+    let bob = send(&app.router, check_request(Some(MEMBER_KEY), BOB, &png)).await;
+    assert_eq!(bob.status, StatusCode::OK, "{}", bob.text);
+    assert_eq!(bob.body["verdict"], "review", "{}", bob.text);
+    assert_eq!(bob.body["reason"], "similar_screenshot");
+    assert!(
+        !bob.text.contains(ADA),
+        "the answer names the other account: {}",
+        bob.text
+    );
+    assert_eq!(app.directory.membership_count(), 1);
+
+    // The administrator sees both screenshots: Bob's, and the one Ada was granted with.
+    let listed = get(&app, "/reviews", ADMIN_KEY).await;
+    let row = &listed.body.as_array().unwrap()[0];
+    assert_eq!(row["email"], BOB);
+    let ada_shot = app
+        .audit
+        .records()
+        .values()
+        .find(|r| r.email == ADA)
+        .unwrap()
+        .screenshot_key
+        .clone();
+    assert_eq!(row["similarTo"], ada_shot.as_str(), "{}", listed.text);
+
+    // A request the rules send to review anyway keeps its reason, with the other image beside.
+    const DAN: &str = "dan@example.com";
+    app.analyzer.answer(Evidence {
+        emails_seen: vec![DAN.into(), "eve@example.com".into()],
+        ..crate::common::depleted(DAN)
+    });
+    let dan = send(&app.router, check_request(Some(MEMBER_KEY), DAN, &png)).await;
+    assert_eq!(dan.body["reason"], "several_emails", "{}", dan.text);
+    let listed = get(&app, "/reviews", ADMIN_KEY).await;
+    let row = listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["email"] == DAN)
+        .unwrap();
+    assert_eq!(row["similarTo"], ada_shot.as_str(), "{}", listed.text);
+
+    // A page of another layout is not alike: Cara's dark page is granted.
+    const CARA: &str = "cara@example.com";
+    app.analyzer.answer(crate::common::depleted(CARA));
+    let cara = send(
+        &app.router,
+        check_request(Some(MEMBER_KEY), CARA, &fixture("depleted-dark.png")),
+    )
+    .await;
+    assert_eq!(cara.body["verdict"], "granted", "{}", cara.text);
+}

@@ -24,6 +24,7 @@ fn record(email: &str, at: &str) -> DecisionRecord {
         last_name: None,
         settlement: None,
         mail_error: None,
+        similar_to: None,
     }
 }
 
