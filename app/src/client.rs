@@ -19,6 +19,11 @@ pub fn set_api_key(key: &str) {
     API_KEY.with(|k| *k.borrow_mut() = key.trim().to_owned());
 }
 
+/// The key the page holds, if it holds one.
+pub fn api_key() -> Option<String> {
+    API_KEY.with(|k| Some(k.borrow().clone()).filter(|k| !k.is_empty()))
+}
+
 /// The browser's fetch client, plus the `x-api-key` header when the page has a key.
 pub struct KeyedClient;
 
@@ -32,12 +37,9 @@ where
     type Response = BrowserResponse;
 
     fn send(req: Self::Request) -> impl Future<Output = Result<Self::Response, E>> + Send {
-        API_KEY.with(|key| {
-            let key = key.borrow();
-            if !key.is_empty() {
-                req.headers().set("x-api-key", &key);
-            }
-        });
+        if let Some(key) = api_key() {
+            req.headers().set("x-api-key", &key);
+        }
         <BrowserClient as Client<E, IS, OS>>::send(req)
     }
 

@@ -9,6 +9,7 @@ pub mod pages;
 pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+pub mod upload;
 
 use leptos::prelude::*;
 pub use pages::{admin::AdminPage, request::RequestPage};

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 
 /// Request Pro with a screenshot (base64, `data:` URL accepted). Member key.
-#[server(endpoint = "request_pro", input = Json, client = crate::client::KeyedClient)]
+#[server(endpoint = "request_pro", input = Json, client = crate::upload::UploadClient)]
 pub async fn request_pro(
     email: String,
     first_name: Option<String>,

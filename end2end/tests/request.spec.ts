@@ -217,3 +217,35 @@ test('the key field hides and shows the key and remembers it for the tab', async
   await open(page, '/');
   await expect(page.locator('input[name="api-key"]')).toHaveValue(keys.member);
 });
+
+test('while uploading the page shows the bytes sent, then that the screenshot is being read', async ({ page }) => {
+  await open(page, '/');
+  await fillRequest(page, keys.member, 'dan@example.com');
+  await page.locator('input[type="file"]').setInputFiles(fixture('dan-available-light.png'));
+  await expect(page.locator('.preview img')).toBeVisible();
+  // A slow uplink (Chromium's network emulation), so the upload takes a second or two.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', {
+    offline: false, latency: 20, downloadThroughput: -1, uploadThroughput: 64 * 1024,
+  });
+  // Every text the progress line shows, in order.
+  await page.evaluate(() => {
+    const seen: string[] = [];
+    (window as unknown as { seen: string[] }).seen = seen;
+    new MutationObserver(() => {
+      const text = document.querySelector('.upload')?.textContent;
+      if (text && seen[seen.length - 1] !== text) seen.push(text);
+    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
+  await page.getByRole('button', { name: 'Request Pro' }).click();
+  await expect(page.locator('.upload progress')).toBeVisible();
+  await expect(page.locator('.result')).toHaveClass(/denied/);
+  await expect(page.locator('.upload')).toHaveCount(0);
+  const seen = await page.evaluate(() => (window as unknown as { seen: string[] }).seen);
+  const partial = seen
+    .map((text) => text.match(/^Uploading: (\d+) KB of (\d+) KB$/))
+    .filter((m): m is RegExpMatchArray => m !== null && Number(m[1]) < Number(m[2]));
+  expect(partial.length, seen.join(' | ')).toBeGreaterThan(0);
+  expect(seen[seen.length - 1], seen.join(' | ')).toMatch(/^Sent \d+ KB\. Reading your screenshot…$/);
+});

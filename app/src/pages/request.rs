@@ -4,6 +4,7 @@ use super::{ErrorCard, KeyField, TextField};
 use crate::api::{describe_counters, CheckOutcome, Verdict};
 use crate::browser::{prepare_image, PreparedImage};
 use crate::server_fns::{RequestPro, SendCode};
+use crate::upload::{on_upload, Upload};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -21,6 +22,8 @@ pub fn RequestPage() -> impl IntoView {
     let codes = crate::email_codes_required();
     let code = RwSignal::new(String::new());
     let send_code = ServerAction::<SendCode>::new();
+    let upload = RwSignal::new(None::<Upload>);
+    on_upload(move |progress| upload.set(Some(progress)));
 
     let take_file = move |file: web_sys::File| {
         preparing.set(true);
@@ -66,6 +69,7 @@ pub fn RequestPage() -> impl IntoView {
         };
         let optional =
             |s: RwSignal<String>| Some(s.get_untracked()).filter(|v| !v.trim().is_empty());
+        upload.set(None);
         request.dispatch(RequestPro {
             email: email.get_untracked(),
             first_name: optional(first),
@@ -151,12 +155,39 @@ pub fn RequestPage() -> impl IntoView {
                 <button type="submit" class="primary" disabled=busy>
                     {move || if pending.get() { "Checking your screenshot…" } else { "Request Pro" }}
                 </button>
+                <Show when=move || pending.get()>
+                    <UploadProgress upload/>
+                </Show>
             </form>
         </section>
         {move || request.value().get().map(|result| match result {
             Ok(outcome) => view! { <Outcome outcome/> }.into_any(),
             Err(error) => view! { <ErrorCard error/> }.into_any(),
         })}
+    }
+}
+
+/// While a request is out: the bytes sent (a real upload progress bar), then the reading step.
+#[component]
+fn UploadProgress(upload: RwSignal<Option<Upload>>) -> impl IntoView {
+    let kb = |bytes: f64| format!("{} KB", (bytes / 1024.0).ceil());
+    view! {
+        <div class="upload" role="status">
+            {move || match upload.get() {
+                None => view! {
+                    <progress aria-label="Upload"></progress>
+                    <span>"Starting the upload…"</span>
+                }.into_any(),
+                Some(Upload::Sending { sent, total }) => view! {
+                    <progress aria-label="Upload" max=total value=sent></progress>
+                    <span>{format!("Uploading: {} of {}", kb(sent), kb(total))}</span>
+                }.into_any(),
+                Some(Upload::Sent { total }) => view! {
+                    <progress aria-label="Upload" max=total value=total></progress>
+                    <span>{format!("Sent {}. Reading your screenshot…", kb(total))}</span>
+                }.into_any(),
+            }}
+        </div>
     }
 }
 
