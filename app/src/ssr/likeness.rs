@@ -193,19 +193,14 @@ mod tests {
         image::open(path).unwrap().into_rgb8()
     }
 
-    use Likeness as L;
-    fn likeness(rgb: &RgbImage) -> Likeness {
-        L::of(rgb)
-    }
-
     #[test]
     fn an_edited_copy_is_alike() {
         let ada = fixture("screenshots/depleted-light.png");
-        let original = likeness(&ada);
+        let original = Likeness::of(&ada);
 
         let mut one_pixel = ada.clone();
         one_pixel.put_pixel(700, 450, image::Rgb([255, 0, 0]));
-        assert!(original.is_alike(&likeness(&one_pixel)));
+        assert!(original.is_alike(&Likeness::of(&one_pixel)));
 
         // Bob's email pasted over Ada's: the whole region where the two pages differ.
         let bob = fixture("screenshots/bob-depleted-light.png");
@@ -217,7 +212,7 @@ mod tests {
             37,
         );
         assert_ne!(pasted, ada);
-        assert!(original.is_alike(&likeness(&pasted)));
+        assert!(original.is_alike(&Likeness::of(&pasted)));
 
         let mut jpeg = Vec::new();
         image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 70)
@@ -226,15 +221,15 @@ mod tests {
         let jpeg = image::load(Cursor::new(jpeg), ImageFormat::Jpeg)
             .unwrap()
             .into_rgb8();
-        assert!(original.is_alike(&likeness(&jpeg)));
+        assert!(original.is_alike(&Likeness::of(&jpeg)));
 
         let scaled = imageops::resize(&ada, 1152, 720, imageops::FilterType::Lanczos3);
-        assert!(original.is_alike(&likeness(&scaled)));
+        assert!(original.is_alike(&Likeness::of(&scaled)));
     }
 
     #[test]
     fn other_pages_are_not_alike() {
-        let ada = likeness(&fixture("screenshots/depleted-light.png"));
+        let ada = Likeness::of(&fixture("screenshots/depleted-light.png"));
         for other in [
             "screenshots/depleted-dark.png",
             "screenshots/unrelated-text.png",
@@ -242,12 +237,12 @@ mod tests {
             "adversarial/genuine-ide-panel.png",
             "adversarial/genuine-cli-usage.png",
         ] {
-            assert!(!ada.is_alike(&likeness(&fixture(other))), "{other}");
+            assert!(!ada.is_alike(&Likeness::of(&fixture(other))), "{other}");
         }
         // The same picture in another shape is not alike either.
         let ada_rgb = fixture("screenshots/depleted-light.png");
         let squeezed = imageops::resize(&ada_rgb, 1440, 1100, imageops::FilterType::Triangle);
-        assert!(!ada.is_alike(&likeness(&squeezed)));
+        assert!(!ada.is_alike(&Likeness::of(&squeezed)));
     }
 
     #[test]
