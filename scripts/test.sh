@@ -11,8 +11,8 @@ export PATH="$HOME/.cargo/bin:$root/end2end/node_modules/.bin:$PATH"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "unit and integration tests"
-cargo test -p app --features ssr
-cargo test -p server
+# One invocation, so the ~60 crates both need are built once with the same features.
+cargo test -p app -p server --features app/ssr
 
 step "release build (cargo-leptos: WASM + CSS, and the server static for musl: the Lambda package)"
 bash infra/build-lambda.sh
