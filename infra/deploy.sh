@@ -3,6 +3,7 @@
 # stack and uploads the site assets (content-hashed names, cached for a year). Idempotent.
 #
 #   infra/deploy.sh STACK_NAME IDENTITY_STORE_ID GROUP_ID CODE_BUCKET [extra parameter overrides...]
+#   KIRO_ARCH=arm64 infra/deploy.sh ...   the same with an arm64 (Graviton) package
 #
 # GROUP_ID is the existing Identity Store group whose members get Kiro Pro (the function may add
 # members to it and to no other group):
@@ -12,7 +13,7 @@
 # Needs the AWS CLI (v2, or `pip install awscli`) with credentials for the target account, and a
 # bucket for the Lambda package in the stack's region. Keys: see infra/rotate-keys.sh.
 set -euo pipefail
-[ $# -ge 4 ] || { sed -n '2,14p' "$0"; exit 2; }
+[ $# -ge 4 ] || { sed -n '2,15p' "$0"; exit 2; }
 stack=$1 store=$2 group=$3 code_bucket=$4
 shift 4
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,7 +35,8 @@ upload_assets() {
     --content-type application/wasm --cache-control "$year"
 }
 
-bash infra/build-lambda.sh
+arch=${KIRO_ARCH:-x86_64}
+bash infra/build-lambda.sh "$arch"
 key="kiro-access/bootstrap-$(sha256sum target/lambda/bootstrap.zip | cut -c1-16).zip"
 aws s3 cp target/lambda/bootstrap.zip "s3://$code_bucket/$key"
 
@@ -49,7 +51,7 @@ aws cloudformation deploy \
   --capabilities CAPABILITY_IAM \
   --no-fail-on-empty-changeset \
   --parameter-overrides "IdentityStoreId=$store" "GroupId=$group" "CodeBucket=$code_bucket" \
-  "CodeKey=$key" "$@"
+  "CodeKey=$key" "Architecture=$arch" "$@"
 
 upload_assets "$(output AssetsBucket)" # the first deploy has only now made the bucket
 

@@ -6,6 +6,7 @@
 #   infra/test.sh           builds the release and the static musl package (infra/build-lambda.sh),
 #                           unpacks it as Lambda would and runs its bootstrap
 #   infra/test.sh --built   the same on the package infra/build-lambda.sh just made: what CI runs
+#                           (an arm64 package, `infra/build-lambda.sh arm64`, runs under qemu-user)
 #   infra/test.sh --quick   the glibc release binary `cargo leptos build --release` built
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,6 +34,9 @@ else
   unzip -q target/lambda/bootstrap.zip -d "$work/task"
   bootstrap=$work/task/bootstrap
   hashes=$work/task/hash.txt
+  if [ "$(cat target/lambda/architecture 2>/dev/null)" = arm64 ]; then
+    export KIRO_BOOTSTRAP_RUNNER=qemu-aarch64
+  fi
 fi
 # The page must name this build's hashed script and stylesheet, read from the package's hash.txt.
 js=$(sed -n 's/^js: *//p' "$hashes")

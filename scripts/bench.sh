@@ -36,3 +36,23 @@ server_pid=$!
 trap 'kill "$server_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 node scripts/bench-pages.mjs "http://127.0.0.1:$port"
+
+# The Lambda package (infra/build-lambda.sh): its zipped size, and its init under the Runtime API
+# emulator (start to first poll for an event, Lambda's Init Duration), median of 5 starts.
+if [ -f target/lambda/bootstrap.zip ]; then
+  mkdir "$work/task"
+  unzip -q target/lambda/bootstrap.zip -d "$work/task"
+  [ "$(cat target/lambda/architecture 2>/dev/null)" = arm64 ] && export KIRO_BOOTSTRAP_RUNNER=qemu-aarch64
+  inits=()
+  for _ in 1 2 3 4 5; do
+    rm -rf "$work/lambda-data"
+    line=$(KIRO_DATA_DIR="$work/lambda-data" KIRO_MEMBER_KEYS=bench-member KIRO_ADMIN_KEYS=bench-admin \
+      python3 infra/tests/runtime_emulator.py server/tests/events/rest-get-root.json "$work/task/bootstrap")
+    inits+=("$(sed -n 's/^init \([0-9]*\) ms.*/\1/p' <<<"$line")")
+  done
+  median=$(printf '%s\n' "${inits[@]}" | sort -n | sed -n 3p)
+  printf 'Lambda package (%s): %s KB zipped, %s KB unzipped; init %s ms (median of 5: %s)\n' \
+    "$(cat target/lambda/architecture 2>/dev/null || echo x86_64)" \
+    "$(( $(stat -c %s target/lambda/bootstrap.zip) / 1024 ))" \
+    "$(( $(stat -c %s "$work/task/bootstrap") / 1024 ))" "$median" "${inits[*]}"
+fi

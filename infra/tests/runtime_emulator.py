@@ -5,13 +5,17 @@ Usage: runtime_emulator.py EVENT.json BOOTSTRAP [text expected in the response b
 Starts the API on a free loopback port, runs BOOTSTRAP in its own directory (as Lambda runs
 /var/task/bootstrap) with AWS_LAMBDA_RUNTIME_API pointing at it, hands it EVENT, waits for the
 response, checks it (statusCode 200, every expected text in the body, the request id in the
-JSON logs), stops the bootstrap and exits 0 on success, 1 otherwise.
+JSON logs), stops the bootstrap and exits 0 on success, 1 otherwise. Prints the init time: from
+starting BOOTSTRAP to its first poll for an event, what Lambda reports as Init Duration.
+KIRO_BOOTSTRAP_RUNNER runs it through another program (`qemu-aarch64` for an arm64 package).
 """
 import json
 import os
+import shlex
 import subprocess
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PREFIX = "/2018-06-01/runtime"
@@ -34,6 +38,7 @@ def main():
             if self.path != f"{PREFIX}/invocation/next":
                 self.send_error(404)
                 return
+            result.setdefault("init_ms", (time.monotonic() - started) * 1000)
             if not handed_out.acquire(blocking=False):
                 done.wait(60)  # one event only; later polls wait for the end
                 self.send_error(503)
@@ -73,7 +78,9 @@ def main():
                AWS_LAMBDA_LOG_STREAM_NAME="emulator",
                AWS_LAMBDA_LOG_GROUP_NAME="/aws/lambda/kiro-access")
     bootstrap = os.path.abspath(bootstrap)
-    child = subprocess.Popen([bootstrap], env=env, cwd=os.path.dirname(bootstrap),
+    runner = shlex.split(os.environ.get("KIRO_BOOTSTRAP_RUNNER", ""))
+    started = time.monotonic()
+    child = subprocess.Popen([*runner, bootstrap], env=env, cwd=os.path.dirname(bootstrap),
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     finished = done.wait(60)
     child.kill()
@@ -86,7 +93,8 @@ def main():
     body = response.get("body") or ""
     missing = [text for text in expected if text not in body]
     ok = response.get("statusCode") == 200 and not missing
-    print(f"bootstrap answered {response.get('statusCode')} with {len(body)} bytes"
+    print(f"init {result['init_ms']:.0f} ms; "
+          f"bootstrap answered {response.get('statusCode')} with {len(body)} bytes"
           f" (isBase64Encoded={response.get('isBase64Encoded')}): {'ok' if ok else 'UNEXPECTED'}")
     if not ok:
         print(f"missing: {missing}\n{body[:500]}\n--- its output:\n{output}")
