@@ -8,7 +8,7 @@
 #
 #   infra/build-lambda.sh          x86_64: what CI builds and every test runs
 #   infra/build-lambda.sh arm64    arm64 (Graviton: cheaper per GB-second), cross-compiled with
-#                                  Debian's aarch64 gcc; `infra/test.sh --built arm64` runs it
+#                                  Debian's aarch64 gcc; `infra/test.sh --built` runs it
 #                                  under qemu-user. Installs the cross tools the first time.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
