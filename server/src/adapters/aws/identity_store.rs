@@ -6,6 +6,7 @@
 use super::port_error;
 use app::ssr::ports::{Directory, NewUser, PortError, PortResult, UserProfile};
 use async_trait::async_trait;
+use aws_sdk_identitystore::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_identitystore::types::{AlternateIdentifier, Email, MemberId, Name, UniqueAttribute};
 use aws_sdk_identitystore::Client;
 use aws_smithy_types::Document;
@@ -57,12 +58,8 @@ impl Directory for IdentityStoreDirectory {
                 .alternate_identifier(Self::unique(path, email)?)
                 .send()
                 .await;
-            match found {
-                Ok(out) => return Ok(Some(out.user_id().to_owned())),
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_resource_not_found_exception()) => {}
-                Err(e) => return Err(port_error(SERVICE, e)),
+            if let Some(out) = unless_not_found(found)? {
+                return Ok(Some(out.user_id().to_owned()));
             }
         }
         Ok(None)
@@ -110,16 +107,7 @@ impl Directory for IdentityStoreDirectory {
             .alternate_identifier(Self::unique("displayName", display_name)?)
             .send()
             .await;
-        match found {
-            Ok(out) => Ok(Some(out.group_id().to_owned())),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(port_error(SERVICE, e)),
-        }
+        Ok(unless_not_found(found)?.map(|out| out.group_id().to_owned()))
     }
 
     async fn create_group(&self, display_name: &str) -> PortResult<String> {
@@ -210,15 +198,8 @@ impl Directory for IdentityStoreDirectory {
             .user_id(user_id)
             .send()
             .await;
-        let user = match described {
-            Ok(user) => user,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                return Ok(None)
-            }
-            Err(e) => return Err(port_error(SERVICE, e)),
+        let Some(user) = unless_not_found(described)? else {
+            return Ok(None);
         };
         let emails = user.emails();
         let email = emails
@@ -244,33 +225,35 @@ impl Directory for IdentityStoreDirectory {
             .member_id(MemberId::UserId(user_id.to_owned()))
             .send()
             .await;
-        let membership_id = match found {
-            Ok(out) => out.membership_id().to_owned(),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                return Ok(false)
-            }
-            Err(e) => return Err(port_error(SERVICE, e)),
+        let Some(found) = unless_not_found(found)? else {
+            return Ok(false);
         };
         let deleted = self
             .client
             .delete_group_membership()
             .identity_store_id(&self.store_id)
-            .membership_id(membership_id)
+            .membership_id(found.membership_id())
             .send()
             .await;
-        match deleted {
-            Ok(_) => Ok(true),
-            // Removed by someone else between the two calls.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(port_error(SERVICE, e)),
+        // None: removed by someone else between the two calls.
+        Ok(unless_not_found(deleted)?.is_some())
+    }
+}
+
+/// The answer, or `None` when the Identity Store says ResourceNotFoundException (what every
+/// lookup here answers for "no such user, group or membership"); any other error is the port's.
+fn unless_not_found<T, E, R>(answer: Result<T, SdkError<E, R>>) -> PortResult<Option<T>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match answer {
+        Ok(out) => Ok(Some(out)),
+        Err(e)
+            if e.as_service_error().and_then(|s| s.code()) == Some("ResourceNotFoundException") =>
+        {
+            Ok(None)
         }
+        Err(e) => Err(port_error(SERVICE, e)),
     }
 }
