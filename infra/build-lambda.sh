@@ -49,7 +49,6 @@ rm -rf "$out" && mkdir -p "$out"
 cp "$build/server" "$out/bootstrap"
 "$strip" "$out/bootstrap"
 cp "$build/hash.txt" "$out/hash.txt"
-echo "$arch" >"$out/architecture"
 (cd "$out" && zip -q -9 bootstrap.zip bootstrap hash.txt)
 printf '%s bootstrap: %s KB, bootstrap.zip: %s KB\n' "$arch" \
   "$(( $(stat -c %s "$out/bootstrap") / 1024 ))" "$(( $(stat -c %s "$out/bootstrap.zip") / 1024 ))"

@@ -34,9 +34,6 @@ else
   unzip -q target/lambda/bootstrap.zip -d "$work/task"
   bootstrap=$work/task/bootstrap
   hashes=$work/task/hash.txt
-  if [ "$(cat target/lambda/architecture 2>/dev/null)" = arm64 ]; then
-    export KIRO_BOOTSTRAP_RUNNER=qemu-aarch64
-  fi
 fi
 # The page must name this build's hashed script and stylesheet, read from the package's hash.txt.
 js=$(sed -n 's/^js: *//p' "$hashes")

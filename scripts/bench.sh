@@ -42,7 +42,6 @@ node scripts/bench-pages.mjs "http://127.0.0.1:$port"
 if [ -f target/lambda/bootstrap.zip ]; then
   mkdir "$work/task"
   unzip -q target/lambda/bootstrap.zip -d "$work/task"
-  [ "$(cat target/lambda/architecture 2>/dev/null)" = arm64 ] && export KIRO_BOOTSTRAP_RUNNER=qemu-aarch64
   inits=()
   for _ in 1 2 3 4 5; do
     rm -rf "$work/lambda-data"
@@ -50,9 +49,10 @@ if [ -f target/lambda/bootstrap.zip ]; then
       python3 infra/tests/runtime_emulator.py server/tests/events/rest-get-root.json "$work/task/bootstrap")
     inits+=("$(sed -n 's/^init \([0-9]*\) ms.*/\1/p' <<<"$line")")
   done
+  machine=$(sed -n 's/^init [0-9]* ms (\([^)]*\)).*/\1/p' <<<"$line") # "aarch64 under qemu-aarch64"
   median=$(printf '%s\n' "${inits[@]}" | sort -n | sed -n 3p)
   printf 'Lambda package (%s): %s KB zipped, %s KB unzipped; init %s ms (median of 5: %s)\n' \
-    "$(cat target/lambda/architecture 2>/dev/null || echo x86_64)" \
+    "$machine" \
     "$(( $(stat -c %s target/lambda/bootstrap.zip) / 1024 ))" \
     "$(( $(stat -c %s "$work/task/bootstrap") / 1024 ))" "$median" "${inits[*]}"
 fi

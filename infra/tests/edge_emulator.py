@@ -41,6 +41,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from cfnlint.decode import decode
 
+from runtime_emulator import machine_and_runner
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 RUNTIME = "/2018-06-01/runtime"
 API_PAYLOAD_LIMIT = 10 * 1024 * 1024
@@ -141,7 +143,8 @@ class Function:
                    AWS_LAMBDA_FUNCTION_VERSION="$LATEST", AWS_LAMBDA_LOG_STREAM_NAME="edge",
                    AWS_LAMBDA_LOG_GROUP_NAME="/aws/lambda/kiro-access",
                    AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH="true")
-        self.process = subprocess.Popen([bootstrap], env=env, cwd=os.path.dirname(bootstrap))
+        runner = machine_and_runner(bootstrap)[1]  # qemu-user for an arm64 package
+        self.process = subprocess.Popen([*runner, bootstrap], env=env, cwd=os.path.dirname(bootstrap))
 
     def invoke(self, event):
         """The function's answer (a dict), or a fixed answer (status, body), or a response type."""

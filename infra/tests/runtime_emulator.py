@@ -7,11 +7,11 @@ Starts the API on a free loopback port, runs BOOTSTRAP in its own directory (as 
 response, checks it (statusCode 200, every expected text in the body, the request id in the
 JSON logs), stops the bootstrap and exits 0 on success, 1 otherwise. Prints the init time: from
 starting BOOTSTRAP to its first poll for an event, what Lambda reports as Init Duration.
-KIRO_BOOTSTRAP_RUNNER runs it through another program (`qemu-aarch64` for an arm64 package).
+A bootstrap built for another machine (an arm64 package on x86_64) runs under qemu-user.
 """
 import json
 import os
-import shlex
+import platform
 import subprocess
 import sys
 import threading
@@ -20,6 +20,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PREFIX = "/2018-06-01/runtime"
 REQUEST_ID = "c0ffee00-0000-4000-8000-00000000e2e0"
+# ELF e_machine (two little-endian bytes at offset 18) -> the name `uname -m` gives that machine.
+ELF_MACHINES = {0x3E: "x86_64", 0xB7: "aarch64"}
+
+
+def machine_and_runner(executable):
+    """The executable's machine, and what runs it here: [] natively, qemu-user for another."""
+    with open(executable, "rb") as f:
+        header = f.read(20)
+    if header[:4] != b"\x7fELF":
+        raise SystemExit(f"{executable} is not an ELF executable")
+    machine = int.from_bytes(header[18:20], "little")
+    if machine not in ELF_MACHINES:
+        raise SystemExit(f"{executable} is for ELF machine {machine:#x}, which this emulator does not run")
+    name = ELF_MACHINES[machine]
+    return name, [] if name == platform.machine() else [f"qemu-{name}"]
 
 
 def main():
@@ -78,7 +93,7 @@ def main():
                AWS_LAMBDA_LOG_STREAM_NAME="emulator",
                AWS_LAMBDA_LOG_GROUP_NAME="/aws/lambda/kiro-access")
     bootstrap = os.path.abspath(bootstrap)
-    runner = shlex.split(os.environ.get("KIRO_BOOTSTRAP_RUNNER", ""))
+    machine, runner = machine_and_runner(bootstrap)
     started = time.monotonic()
     child = subprocess.Popen([*runner, bootstrap], env=env, cwd=os.path.dirname(bootstrap),
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -93,7 +108,7 @@ def main():
     body = response.get("body") or ""
     missing = [text for text in expected if text not in body]
     ok = response.get("statusCode") == 200 and not missing
-    print(f"init {result['init_ms']:.0f} ms; "
+    print(f"init {result['init_ms']:.0f} ms ({' under '.join([machine, *runner])}); "
           f"bootstrap answered {response.get('statusCode')} with {len(body)} bytes"
           f" (isBase64Encoded={response.get('isBase64Encoded')}): {'ok' if ok else 'UNEXPECTED'}")
     if not ok:
