@@ -243,6 +243,10 @@ pub enum Reason {
     UnlabelledCounter,
     /// A "limit reached" message without a readable counter.
     BannerWithoutCounter,
+    /// A counter the reader is not sure of shows credits left, or the only full one is uncertain.
+    CounterUncertain,
+    /// A depleted Kiro page on which no email could be read.
+    EmailUnreadable,
     /// Signs that the page is not an unedited usage page (a document's file name, a full
     /// counter on a page not recognisably Kiro's).
     UnusualPage,
@@ -294,8 +298,16 @@ pub struct Evidence {
     pub account_email: Option<String>,
     /// Every distinct email address visible, lower-cased.
     pub emails_seen: Vec<String>,
+    /// Emails the reader is not sure of (a character read with low confidence): never a grant
+    /// and never an "another account" denial; they send the page to review.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uncertain_emails: Vec<String>,
     pub plan: Option<String>,
     pub counters: Vec<UsageCounter>,
+    /// Counters the reader is not sure of (one OCR pass of several read them): never a grant
+    /// and never a denial on their own; one showing credits left sends the page to review.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uncertain_counters: Vec<UsageCounter>,
     pub limit_reached_banner: bool,
     /// Text that reads like instructions to a machine ("ignore previous…").
     pub instructions_seen: Vec<String>,

@@ -86,7 +86,12 @@ pub enum AuditBackend {
 /// What reads the evidence off a screenshot.
 #[derive(Clone, Debug, PartialEq)]
 pub enum AnalyzerBackend {
-    Tesseract { program: PathBuf, timeout: Duration },
+    /// PP-OCRv5 on ONNX Runtime, the embedded default.
+    PpOcr(crate::adapters::PpOcrSettings),
+    Tesseract {
+        program: PathBuf,
+        timeout: Duration,
+    },
     Bedrock(BedrockSettings),
 }
 
@@ -111,6 +116,12 @@ pub struct AwsSettings {
     pub ssm_path: Option<String>,
     /// A local stand-in for AWS (moto, LocalStack): every service but Bedrock.
     pub endpoint_url: Option<String>,
+}
+
+/// Where `scripts/install-tools.sh` puts the PP-OCR reader's files: one place per user, shared
+/// by every checkout.
+pub fn default_ppocr_dir(home: Option<String>) -> PathBuf {
+    PathBuf::from(home.unwrap_or_else(|| "/root".into())).join(".local/share/kiro-access/ppocr-v5")
 }
 
 /// Reads variables from a source: the process environment, or a map in tests.
@@ -310,7 +321,22 @@ impl Config {
             },
             other => bail!("KIRO_AUDIT_STORE={other:?}: use \"files\" or \"s3\""),
         };
-        let analyzer = match vars.or("KIRO_ANALYZER", "tesseract").as_str() {
+        let analyzer = match vars.or("KIRO_ANALYZER", "ppocr").as_str() {
+            "ppocr" => AnalyzerBackend::PpOcr(crate::adapters::PpOcrSettings {
+                dir: vars
+                    .get("KIRO_PPOCR_DIR")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| default_ppocr_dir(vars.get("HOME"))),
+                timeout: vars.seconds("KIRO_OCR_TIMEOUT_SECS", 20.0)?,
+                threads: vars.parse("KIRO_PPOCR_THREADS", 1)?.max(1),
+                second_opinion: match vars.or("KIRO_PPOCR_SECOND_OPINION", "tesseract").as_str() {
+                    "tesseract" => Some(vars.or("KIRO_TESSERACT", "tesseract").into()),
+                    "off" => None,
+                    other => {
+                        bail!("KIRO_PPOCR_SECOND_OPINION={other:?}: use \"tesseract\" or \"off\"")
+                    }
+                },
+            }),
             "tesseract" => AnalyzerBackend::Tesseract {
                 program: vars.or("KIRO_TESSERACT", "tesseract").into(),
                 timeout: vars.seconds("KIRO_OCR_TIMEOUT_SECS", 20.0)?,
@@ -337,7 +363,9 @@ impl Config {
                     endpoint_url: vars.get("KIRO_BEDROCK_ENDPOINT_URL"),
                 })
             }
-            other => bail!("KIRO_ANALYZER={other:?}: use \"tesseract\" or \"bedrock\""),
+            other => {
+                bail!("KIRO_ANALYZER={other:?}: use \"ppocr\", \"tesseract\" or \"bedrock\"")
+            }
         };
         let mail = mail_settings(&vars)?;
         if policy.verify_email && mail.backend == MailerBackend::Off {
@@ -447,6 +475,14 @@ mod tests {
         let c = parse(&[]).unwrap();
         assert_eq!(c.directory, DirectoryBackend::Sqlite);
         assert_eq!(c.audit_store, AuditBackend::Files);
+        let AnalyzerBackend::PpOcr(reader) = &c.analyzer else {
+            panic!("the default analyzer is PP-OCR: {:?}", c.analyzer);
+        };
+        assert_eq!(reader.timeout, Duration::from_secs(20));
+        assert_eq!(reader.threads, 1);
+        assert_eq!(reader.second_opinion, Some(PathBuf::from("tesseract")));
+        assert!(reader.dir.ends_with(".local/share/kiro-access/ppocr-v5"));
+        let c = parse(&[("KIRO_ANALYZER", "tesseract")]).unwrap();
         assert!(
             matches!(c.analyzer, AnalyzerBackend::Tesseract { timeout, .. } if timeout == Duration::from_secs(20))
         );

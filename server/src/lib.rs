@@ -8,6 +8,7 @@ pub mod lambda;
 pub mod private_files;
 pub mod rejections;
 pub mod router;
+pub mod scorecard;
 pub mod startup;
 pub mod state;
 

@@ -7,7 +7,7 @@ use crate::adapters::aws::{
     S3AuditStore, SesMailer,
 };
 use crate::adapters::{
-    FileAuditStore, OutboxMailer, SmtpMailer, SqliteDirectory, TesseractAnalyzer,
+    FileAuditStore, OutboxMailer, PpOcrAnalyzer, SmtpMailer, SqliteDirectory, TesseractAnalyzer,
 };
 use crate::config::{
     AnalyzerBackend, AuditBackend, BedrockSettings, Config, DirectoryBackend, MailerBackend,
@@ -122,6 +122,10 @@ pub async fn services(config: &Config) -> anyhow::Result<Services> {
         }
     };
     let analyzer: Arc<dyn Analyzer> = match &config.analyzer {
+        AnalyzerBackend::PpOcr(settings) => Arc::new(
+            PpOcrAnalyzer::load(settings)
+                .map_err(|e| anyhow::anyhow!("{}", app::ssr::error::CauseChain(&e)))?,
+        ),
         AnalyzerBackend::Tesseract { program, timeout } => {
             Arc::new(TesseractAnalyzer::new(program, *timeout))
         }

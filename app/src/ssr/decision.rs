@@ -60,14 +60,28 @@ pub fn decide(evidence: &Evidence, requester: &EmailAddress) -> Decision {
         );
     }
     // Clear denials first: another account, credits left, not a Kiro page at all.
+    let credits = CreditCounters::of(&evidence.counters);
     let account = match account(evidence, requester) {
         Ok(account) => account,
+        // What the reader lost is not a reason to refuse: no email on a page that is otherwise
+        // a depleted Kiro page goes to a person.
+        Err(denial)
+            if denial.reason == Some(Reason::EmailNotFound)
+                && evidence.kiro_page
+                && credits.left().is_none()
+                && credits.any_full() =>
+        {
+            Account::Uncertain(Decision::review(
+                Reason::EmailUnreadable,
+                "no email address could be read on the screenshot.",
+            ))
+        }
         Err(denial) => return denial,
     };
-    let credits = CreditCounters::of(&evidence.counters);
     if let Some(left) = credits.left() {
         return left;
     }
+    let unsure = CreditCounters::of(&evidence.uncertain_counters);
     if !evidence.kiro_page && !credits.any_full() {
         return Decision::deny(
             Reason::NotAKiroPage,
@@ -90,6 +104,12 @@ pub fn decide(evidence: &Evidence, requester: &EmailAddress) -> Decision {
             "the page shows a full counter but is not recognisably Kiro's.",
         );
     }
+    if unsure.left().is_some() {
+        return Decision::review(
+            Reason::CounterUncertain,
+            "a counter that may show credits left could not be read with certainty.",
+        );
+    }
     if !credits.used.is_empty() {
         return Decision::grant(format!(
             "Your free credits are used up ({}). Welcome to Kiro Pro!",
@@ -102,6 +122,15 @@ pub fn decide(evidence: &Evidence, requester: &EmailAddress) -> Decision {
             format!(
                 "a full counter was read ({}), but not what it counts.",
                 describe_counters(&credits.unknown)
+            ),
+        );
+    }
+    if unsure.any_full() {
+        return Decision::review(
+            Reason::CounterUncertain,
+            format!(
+                "a full counter was read ({}), but not with certainty.",
+                describe_counters(&unsure.used)
             ),
         );
     }
@@ -137,8 +166,22 @@ fn account(evidence: &Evidence, requester: &EmailAddress) -> Result<Account, Dec
     emails.sort_unstable();
     emails.dedup();
     let me = requester.as_str();
+    // Emails the reader was not sure of: never a grant, and a denial only when none of them
+    // could be the requester's.
+    let unsure = &evidence.uncertain_emails;
+    if let Some(close) = unsure
+        .iter()
+        .find(|e| *e == me || ocr_confusable(e, me) || ocr_fragment(e, me) || one_edit_apart(e, me))
+    {
+        return Ok(Account::Uncertain(Decision::review(
+            Reason::EmailUncertain,
+            format!("the account's email could not be read with certainty ({close})."),
+        )));
+    }
     let mine = emails.iter().any(|e| e == me);
-    let confusable = emails.iter().find(|e| *e != me && ocr_confusable(e, me));
+    let confusable = emails.iter().find(|e| {
+        *e != me && (ocr_confusable(e, me) || ocr_fragment(e, me) || one_edit_apart(e, me))
+    });
     match (emails.as_slice(), mine, confusable) {
         ([], ..) => Err(Decision::deny(
             Reason::EmailNotFound,
@@ -200,6 +243,63 @@ pub fn ocr_confusable(seen: &str, wanted: &str) -> bool {
     folded(seen_local) == folded(wanted_local) && domain(seen_domain) == domain(wanted_domain)
 }
 
+/// Whether `seen` is what is left of `wanted` when a reader loses a piece of it at a boundary
+/// (`.`, `_`, `-`, `+`): `mendes@x.com` of `carla.mendes@x.com`, `carla@x.com` of it, or the
+/// domain cut (`li@eng.corp` of `li@eng.corp.example.com`, `li@example.com` of it). A
+/// fragment of the requester's address is not another account.
+pub fn ocr_fragment(seen: &str, wanted: &str) -> bool {
+    let (Some((seen_local, seen_domain)), Some((wanted_local, wanted_domain))) =
+        (seen.rsplit_once('@'), wanted.rsplit_once('@'))
+    else {
+        return false;
+    };
+    let at_boundary = |part: &str, whole: &str, marks: &[char]| {
+        part == whole
+            || whole
+                .strip_suffix(part)
+                .is_some_and(|rest| rest.ends_with(marks))
+            || whole
+                .strip_prefix(part)
+                .is_some_and(|rest| rest.starts_with(marks))
+    };
+    let local = at_boundary(seen_local, wanted_local, &['.', '_', '-', '+'])
+        || ocr_confusable(&format!("{seen_local}@x"), &format!("{wanted_local}@x"));
+    let domain = at_boundary(seen_domain, wanted_domain, &['.']) && seen_domain.contains('.');
+    !seen_local.is_empty() && local && domain && seen != wanted
+}
+
+/// Whether two addresses differ by one character added, dropped or changed: what a reader
+/// does to a letter it half sees (`starfeet` for `starfleet`). Another account this close is
+/// for a person to judge, never a clear denial.
+pub fn one_edit_apart(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let (short, long) = if a.len() <= b.len() {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    if long.len() - short.len() > 1 || a == b {
+        return false;
+    }
+    let common = short
+        .iter()
+        .zip(long.iter())
+        .take_while(|(x, y)| x == y)
+        .count();
+    if short.len() == long.len() {
+        short[common + 1..] == long[common + 1..]
+    } else {
+        short[common..] == long[common + 1..]
+    }
+}
+
+/// Whether a label names something Kiro counts as credits: credits, or the vibe and spec
+/// requests of its earlier pricing.
+fn counts_credits(label: &str) -> bool {
+    let label = label.to_ascii_lowercase();
+    label.contains("credit") || label.contains("vibe request") || label.contains("spec request")
+}
+
 /// The sane counters about credits, by what they count.
 struct CreditCounters {
     used: Vec<UsageCounter>,
@@ -214,7 +314,7 @@ impl CreditCounters {
                 && c.used >= 0.0
                 && c.used.is_finite()
                 && c.limit.is_finite()
-                && c.label.to_ascii_lowercase().contains("credit")
+                && counts_credits(&c.label)
         });
         let mut out = Self {
             used: vec![],
@@ -250,6 +350,24 @@ impl CreditCounters {
                     number(open.used),
                     number(open.limit),
                     number(open.limit - open.used)
+                ),
+            ));
+        }
+        // A counter that does not say what it counts but is neither empty nor full shows
+        // credits left either way: 120 used of 500, or 120 remaining.
+        if let Some(open) = self
+            .unknown
+            .iter()
+            .find(|c| c.used > 0.0 && c.used < c.limit)
+        {
+            return Some(Decision::deny(
+                Reason::CreditsAvailable,
+                format!(
+                    "You still have free credits: the page shows {} ({} / {}). Kiro Pro is for \
+                     members who have used them all.",
+                    open.label,
+                    number(open.used),
+                    number(open.limit)
                 ),
             ));
         }
@@ -413,8 +531,6 @@ mod tests {
     #[test]
     fn the_email_must_be_the_requesters_and_close_calls_go_to_review() {
         let mut ev = seen(vec![credits_used(50.0, 50.0)], false);
-        ev.emails_seen = vec![];
-        assert_eq!(outcome(&ev).1, Some(Reason::EmailNotFound));
         ev.emails_seen = vec!["eve@example.com".into()];
         let d = decide(&ev, &me());
         assert_eq!(
@@ -436,11 +552,146 @@ mod tests {
                 "{close}"
             );
         }
-        // The domain keeps its dots: example.co is another domain, and so is exam.ple.com.
-        for other in ["ada@example.co", "ada@exam.ple.com"] {
+        // One letter off is for a person to judge (a reader half-sees letters); two are
+        // another address: the domain keeps its dots and its letters.
+        for close in ["ada@example.co", "ada@exam.ple.com"] {
+            ev.emails_seen = vec![close.into()];
+            assert_eq!(outcome(&ev).1, Some(Reason::EmailUncertain), "{close}");
+        }
+        for other in ["ada@exampl.co", "ada@exam.ple.co"] {
             ev.emails_seen = vec![other.into()];
             assert_eq!(outcome(&ev).1, Some(Reason::EmailMismatch), "{other}");
         }
+    }
+
+    #[test]
+    fn no_email_on_a_depleted_kiro_page_goes_to_review_and_is_denied_otherwise() {
+        let mut ev = seen(vec![credits_used(50.0, 50.0)], false);
+        ev.emails_seen = vec![];
+        assert_eq!(
+            outcome(&ev),
+            (Verdict::Review, Some(Reason::EmailUnreadable))
+        );
+        ev.counters = vec![credits_used(12.0, 50.0)];
+        assert_eq!(outcome(&ev), (Verdict::Denied, Some(Reason::EmailNotFound)));
+        ev.counters = vec![credits_used(50.0, 50.0)];
+        ev.kiro_page = false;
+        assert_eq!(outcome(&ev), (Verdict::Denied, Some(Reason::EmailNotFound)));
+    }
+
+    #[test]
+    fn a_fragment_of_the_requesters_email_is_not_another_account() {
+        let carla = EmailAddress::parse("carla.mendes-2@eng.example.com").unwrap();
+        let mut ev = seen(vec![credits_used(50.0, 50.0)], false);
+        for fragment in [
+            "mendes-2@eng.example.com",
+            "2@eng.example.com",
+            "carla@eng.example.com",
+            "carla.mendes@eng.example.com",
+            "carla.mendes-2@example.com",
+            "carla.mendes-2@eng.example",
+        ] {
+            ev.emails_seen = vec![fragment.into()];
+            let d = decide(&ev, &carla);
+            assert_eq!(
+                (d.verdict, d.reason),
+                (Verdict::Review, Some(Reason::EmailUncertain)),
+                "{fragment}"
+            );
+        }
+        // Not at a boundary, or another person: a clear denial.
+        for other in [
+            "endes-2@eng.example.com",
+            "carl@eng.example.com",
+            "bob@eng.example.com",
+            "carla.mendes-2@com",
+        ] {
+            ev.emails_seen = vec![other.into()];
+            let d = decide(&ev, &carla);
+            assert_eq!(d.reason, Some(Reason::EmailMismatch), "{other}");
+        }
+    }
+
+    #[test]
+    fn an_address_one_letter_off_goes_to_review() {
+        assert!(one_edit_apart("li@starfeet.io", "li@starfleet.io"));
+        assert!(one_edit_apart("li@starfleet.io", "li@starfeet.io"));
+        assert!(one_edit_apart("ada@example.com", "ada@exbmple.com"));
+        assert!(!one_edit_apart("ada@example.com", "ada@example.com"));
+        assert!(!one_edit_apart("ada@example.com", "eve@example.com"));
+        assert!(!one_edit_apart("ada@example.com", "ad@exmple.com"));
+        let mut ev = seen(vec![credits_used(50.0, 50.0)], false);
+        ev.emails_seen = vec!["adb@example.com".into()];
+        assert_eq!(
+            outcome(&ev),
+            (Verdict::Review, Some(Reason::EmailUncertain))
+        );
+    }
+
+    #[test]
+    fn uncertain_emails_never_grant_and_never_deny_as_another_account() {
+        let mut ev = seen(vec![credits_used(50.0, 50.0)], false);
+        ev.emails_seen = vec![];
+        ev.uncertain_emails = vec!["ada@example.com".into()];
+        assert_eq!(
+            outcome(&ev),
+            (Verdict::Review, Some(Reason::EmailUncertain))
+        );
+        ev.uncertain_emails = vec!["da@example.com".into()];
+        ev.emails_seen = vec!["ada@example.com".into()];
+        assert_eq!(
+            outcome(&ev),
+            (Verdict::Review, Some(Reason::EmailUncertain))
+        );
+        // Uncertain and nowhere near the requester's: the certain one decides.
+        ev.uncertain_emails = vec!["zed@other.org".into()];
+        assert_eq!(outcome(&ev).0, Verdict::Granted);
+    }
+
+    #[test]
+    fn a_counter_that_does_not_say_what_it_counts_and_shows_credits_left_denies() {
+        let bonus = counter("Bonus credits", 120.0, 500.0, CounterKind::Unknown);
+        let ev = seen(vec![credits_used(50.0, 50.0), bonus], false);
+        assert_eq!(
+            outcome(&ev),
+            (Verdict::Denied, Some(Reason::CreditsAvailable))
+        );
+        let empty = counter("Bonus credits", 0.0, 500.0, CounterKind::Unknown);
+        let ev = seen(vec![credits_used(50.0, 50.0), empty], false);
+        assert_eq!(outcome(&ev).0, Verdict::Granted);
+    }
+
+    #[test]
+    fn legacy_request_counters_count_as_credits() {
+        for label in ["Vibe requests", "Spec requests"] {
+            let full = counter(label, 50.0, 50.0, CounterKind::Used);
+            assert_eq!(
+                outcome(&seen(vec![full], false)).0,
+                Verdict::Granted,
+                "{label}"
+            );
+            let left = counter(label, 20.0, 100.0, CounterKind::Used);
+            let ev = seen(vec![credits_used(50.0, 50.0), left], false);
+            assert_eq!(outcome(&ev).1, Some(Reason::CreditsAvailable), "{label}");
+        }
+    }
+
+    #[test]
+    fn uncertain_counters_never_grant_alone_and_send_credits_left_to_review() {
+        let mut ev = seen(vec![], false);
+        ev.uncertain_counters = vec![credits_used(50.0, 50.0)];
+        assert_eq!(
+            outcome(&ev),
+            (Verdict::Review, Some(Reason::CounterUncertain))
+        );
+        ev.counters = vec![credits_used(50.0, 50.0)];
+        ev.uncertain_counters = vec![counter("Bonus credits", 100.0, 500.0, CounterKind::Used)];
+        assert_eq!(
+            outcome(&ev),
+            (Verdict::Review, Some(Reason::CounterUncertain))
+        );
+        ev.uncertain_counters = vec![credits_used(50.0, 50.0)];
+        assert_eq!(outcome(&ev).0, Verdict::Granted);
     }
 
     #[test]

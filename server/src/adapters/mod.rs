@@ -1,4 +1,4 @@
-//! Adapters for the ports: the embedded defaults (SQLite, files, Tesseract, an outbox or SMTP), AWS, and the
+//! Adapters for the ports: the embedded defaults (SQLite, files, PP-OCR or Tesseract, an outbox or SMTP), AWS, and the
 //! in-memory fakes the tests use.
 
 pub mod aws;
@@ -7,12 +7,14 @@ pub mod mail_message;
 pub mod memory;
 pub mod ocr_text;
 pub mod outbox;
+pub mod ppocr;
 pub mod smtp;
 pub mod sqlite_directory;
 pub mod tesseract;
 
 pub use file_audit::FileAuditStore;
 pub use outbox::OutboxMailer;
+pub use ppocr::{PpOcrAnalyzer, PpOcrSettings};
 pub use smtp::SmtpMailer;
 pub use sqlite_directory::SqliteDirectory;
 pub use tesseract::TesseractAnalyzer;

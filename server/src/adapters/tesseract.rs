@@ -104,22 +104,7 @@ const MARGIN: u32 = 48;
 /// 2. the same inverted, for text of the other polarity (a dark title bar, a dark banner);
 /// 3. every pixel that differs from the page's background made black, for faint text.
 pub fn prepare_passes(png: &[u8]) -> PortResult<[Vec<u8>; 3]> {
-    let image = image::load_from_memory_with_format(png, image::ImageFormat::Png)
-        .map_err(|e| PortError::unavailable(SERVICE, format!("OCR preprocessing: {e}")))?;
-    let mut gray: GrayImage = image.to_luma8();
-    let mean = gray.pixels().map(|p| u64::from(p.0[0])).sum::<u64>()
-        / u64::from(gray.width() * gray.height()).max(1);
-    if mean < 128 {
-        image::imageops::invert(&mut gray);
-    }
-    if gray.width() < UPSCALE_BELOW_WIDTH {
-        gray = image::imageops::resize(
-            &gray,
-            gray.width() * 2,
-            gray.height() * 2,
-            FilterType::Lanczos3,
-        );
-    }
+    let gray = page_in_gray(png)?;
     let mut inverted = gray.clone();
     image::imageops::invert(&mut inverted);
     let faint = faint_text(&gray);
@@ -133,9 +118,59 @@ pub fn prepare_passes(png: &[u8]) -> PortResult<[Vec<u8>; 3]> {
     ])
 }
 
+/// One word's box (an email the PP-OCR reader found), with room around it, in gray, dark side
+/// down and upscaled 2x: what the PP-OCR reader asks Tesseract for a second opinion on.
+pub fn prepare_crop(
+    image: &image::RgbImage,
+    (x0, y0, x1, y1): (u32, u32, u32, u32),
+) -> PortResult<Vec<u8>> {
+    let room = (y1 - y0) / 2;
+    let (x0, y0) = (x0.saturating_sub(room), y0.saturating_sub(room));
+    let (x1, y1) = (
+        (x1 + room).min(image.width()),
+        (y1 + room).min(image.height()),
+    );
+    let crop = image::imageops::crop_imm(image, x0, y0, x1 - x0, y1 - y0).to_image();
+    let gray = dark_side_down(DynamicImage::ImageRgb8(crop).to_luma8());
+    let big = image::imageops::resize(
+        &gray,
+        gray.width() * 2,
+        gray.height() * 2,
+        FilterType::Lanczos3,
+    );
+    let level = background_level(&big);
+    encode(big, level)
+}
+
+/// Grayscale, dark pages inverted, upscaled 2x when small.
+fn page_in_gray(png: &[u8]) -> PortResult<GrayImage> {
+    let image = image::load_from_memory_with_format(png, image::ImageFormat::Png)
+        .map_err(|e| PortError::unavailable(SERVICE, format!("OCR preprocessing: {e}")))?;
+    let mut gray = dark_side_down(image.to_luma8());
+    if gray.width() < UPSCALE_BELOW_WIDTH {
+        gray = image::imageops::resize(
+            &gray,
+            gray.width() * 2,
+            gray.height() * 2,
+            FilterType::Lanczos3,
+        );
+    }
+    Ok(gray)
+}
+
+/// The image inverted if it is mostly dark, so text is dark on light.
+pub(super) fn dark_side_down(mut gray: GrayImage) -> GrayImage {
+    let mean = gray.pixels().map(|p| u64::from(p.0[0])).sum::<u64>()
+        / u64::from(gray.width() * gray.height()).max(1);
+    if mean < 128 {
+        image::imageops::invert(&mut gray);
+    }
+    gray
+}
+
 /// Black wherever a pixel is darker than the most common (background) level by a few steps:
 /// text too faint for a normal pass becomes solid.
-fn faint_text(gray: &GrayImage) -> GrayImage {
+pub(super) fn faint_text(gray: &GrayImage) -> GrayImage {
     let threshold = background_level(gray).saturating_sub(3);
     GrayImage::from_fn(gray.width(), gray.height(), |x, y| {
         let level = gray.get_pixel(x, y).0[0];

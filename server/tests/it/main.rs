@@ -14,5 +14,6 @@ mod mail;
 mod members;
 mod ocr_fixtures;
 mod review;
+mod unseen;
 mod verify;
 mod workflow;

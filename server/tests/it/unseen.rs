@@ -1,0 +1,77 @@
+//! The readers on the unseen set (`end2end/fixtures/unseen.py`, drawn before the PP-OCR reader
+//! and frozen) and on the older adversarial set: the targets of issue #21, held as tests.
+
+use server::adapters::{PpOcrAnalyzer, PpOcrSettings};
+use server::scorecard::score;
+use std::time::Duration;
+
+/// The default reader, from where `scripts/install-tools.sh` put it.
+pub fn ppocr() -> PpOcrAnalyzer {
+    PpOcrAnalyzer::load(&PpOcrSettings {
+        dir: server::config::default_ppocr_dir(std::env::var("HOME").ok()),
+        timeout: Duration::from_secs(60),
+        threads: 1,
+        second_opinion: Some("tesseract".into()),
+    })
+    .expect("the PP-OCR reader is installed (scripts/install-tools.sh)")
+}
+
+#[tokio::test]
+async fn the_default_reader_meets_the_targets_on_the_unseen_set() {
+    let dir = crate::common::fixtures_dir().join("unseen");
+    let card = score(&ppocr(), &dir).await.unwrap();
+    println!("PP-OCR on the unseen set: {}", card.summary());
+    for miss in card.misses() {
+        println!("  {miss}");
+    }
+    assert!(
+        card.genuine() >= 40 && card.others() >= 20,
+        "the set shrank"
+    );
+    assert_eq!(
+        card.false_grants(),
+        0,
+        "false grants:\n{}",
+        card.misses().join("\n")
+    );
+    assert_eq!(
+        card.wrongly_denied(),
+        0,
+        "genuine denied:\n{}",
+        card.misses().join("\n")
+    );
+    assert!(
+        card.granted() * 10 >= card.genuine() * 9,
+        "under 90 % of genuine pages granted: {}\n{}",
+        card.summary(),
+        card.misses().join("\n")
+    );
+    assert!(
+        card.others_reviewed() * 5 <= card.others(),
+        "over 20 % of non-qualifying pages sent to review: {}\n{}",
+        card.summary(),
+        card.misses().join("\n")
+    );
+}
+
+#[tokio::test]
+async fn the_default_reader_never_grants_an_adversarial_page() {
+    let dir = crate::common::fixtures_dir().join("adversarial");
+    let card = score(&ppocr(), &dir).await.unwrap();
+    println!("PP-OCR on the adversarial set: {}", card.summary());
+    for miss in card.misses() {
+        println!("  {miss}");
+    }
+    assert_eq!(
+        card.false_grants(),
+        0,
+        "false grants:\n{}",
+        card.misses().join("\n")
+    );
+    assert_eq!(
+        card.wrongly_denied(),
+        0,
+        "genuine denied:\n{}",
+        card.misses().join("\n")
+    );
+}
