@@ -20,6 +20,8 @@ export const keys = {
   limited: 'e2e-limited-key',
   admin: 'e2e-admin-key',
   seatsAdmin: 'e2e-seats-admin-key',
+  /** request.spec.ts's wrong-code test spends four requests after the others spent `member`'s. */
+  codes: 'e2e-codes-key',
 };
 
 /** Each project's server keeps its data (and its mail outbox) here, under end2end/. */
@@ -91,10 +93,14 @@ export default defineConfig({
 function appEnv(dataDir: string) {
   return {
     KIRO_DATA_DIR: dataDir,
-    KIRO_MEMBER_KEYS: `${keys.member},${keys.limited}`,
+    KIRO_MEMBER_KEYS: `${keys.member},${keys.limited},${keys.codes}`,
     KIRO_ADMIN_KEYS: `${keys.admin},${keys.seatsAdmin}`,
     // Every test's addresses are at these; members.spec.ts checks another is refused.
     KIRO_ALLOWED_DOMAINS: 'example.com,example.org',
+    // The server here is the static musl build (the Lambda package), which cannot load ONNX
+    // Runtime's shared library: the browser suite reads with Tesseract. The default reader
+    // (PP-OCR) is held to its figures by the integration tests (server/tests/it/unseen.rs).
+    KIRO_ANALYZER: 'tesseract',
     RUST_LOG: 'warn',
   };
 }

@@ -39,8 +39,9 @@ fi
 js=$(sed -n 's/^js: *//p' "$hashes")
 css=$(sed -n 's/^css: *//p' "$hashes")
 echo "Runtime API emulator: $bootstrap"
+# A static build cannot load ONNX Runtime (the default reader); deployed, the template says bedrock.
 KIRO_DATA_DIR="$work/data" KIRO_MEMBER_KEYS=member-key-for-tests KIRO_ADMIN_KEYS=admin-key-for-tests \
-  python3 infra/tests/runtime_emulator.py server/tests/events/rest-get-root.json "$bootstrap" \
+  KIRO_ANALYZER=tesseract python3 infra/tests/runtime_emulator.py server/tests/events/rest-get-root.json "$bootstrap" \
   "Request Kiro Pro" "/pkg/kiro-access.$js.js" "/pkg/kiro-access.$css.css"
 checks=$((checks + 1))
 # Reached only when every check passed (set -e stops at the first failure).

@@ -39,6 +39,7 @@ EOF
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 KIRO_DATA_DIR="$work/data" KIRO_MEMBER_KEYS=bench-member KIRO_ADMIN_KEYS=bench-admin \
   KIRO_RATE_PER_SECOND=1000 KIRO_RATE_BURST=1000 KIRO_MAILER=off KIRO_VERIFY_EMAIL=off RUST_LOG=error \
+  KIRO_ANALYZER=tesseract \
   LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT=target/site LEPTOS_OUTPUT_NAME=kiro-access \
   "$dir/server" >"$work/server.log" 2>&1 &
 server_pid=$!

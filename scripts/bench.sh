@@ -29,8 +29,9 @@ dir=${KIRO_SERVER_DIR:-target/x86_64-unknown-linux-musl/release}
 [ -x "$dir/server" ] || dir=target/release
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# The static build cannot load ONNX Runtime (the default reader): pages only, read with Tesseract.
 KIRO_DATA_DIR="$work/data" KIRO_MEMBER_KEYS=bench-member KIRO_ADMIN_KEYS=bench-admin RUST_LOG=error \
-  LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT=target/site LEPTOS_OUTPUT_NAME=kiro-access \
+  KIRO_ANALYZER=tesseract LEPTOS_SITE_ADDR="127.0.0.1:$port" LEPTOS_SITE_ROOT=target/site LEPTOS_OUTPUT_NAME=kiro-access \
   "$dir/server" >"$work/server.log" 2>&1 &
 server_pid=$!
 trap 'kill "$server_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -46,7 +47,7 @@ if [ -f target/lambda/bootstrap.zip ]; then
   for _ in 1 2 3 4 5; do
     rm -rf "$work/lambda-data"
     line=$(KIRO_DATA_DIR="$work/lambda-data" KIRO_MEMBER_KEYS=bench-member KIRO_ADMIN_KEYS=bench-admin \
-      python3 infra/tests/runtime_emulator.py server/tests/events/rest-get-root.json "$work/task/bootstrap")
+      KIRO_ANALYZER=tesseract python3 infra/tests/runtime_emulator.py server/tests/events/rest-get-root.json "$work/task/bootstrap")
     inits+=("$(sed -n 's/^init \([0-9]*\) ms.*/\1/p' <<<"$line")")
   done
   machine=$(sed -n 's/^init [0-9]* ms (\([^)]*\)).*/\1/p' <<<"$line") # "aarch64 under qemu-aarch64"

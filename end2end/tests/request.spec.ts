@@ -134,7 +134,7 @@ test('a screenshot of another account is denied', async ({ page }) => {
 
 test('a wrong or missing code is refused clearly, and nothing is read', async ({ page }) => {
   await open(page, '/');
-  await fillRequest(page, keys.member, 'gil@example.com', { fresh: true });
+  await fillRequest(page, keys.codes, 'gil@example.com', { fresh: true });
   // A second code within the minute is refused with the reason, and the first still works.
   await page.getByRole('button', { name: 'Send code' }).click();
   await expect(page.locator('.field-error')).toContainText('less than a minute ago');
