@@ -550,9 +550,11 @@ mod tests {
         assert_eq!(e.counters.len(), 1);
         assert!(e.oddities.is_empty(), "{:?}", e.oddities);
         assert!(e.raw_text.contains("--- next pass ---"));
-        // Numbers only one odd pass read do not count.
-        let e = parse_passes(&passes(clean, "Credits: 0.00 / 58.00", ""));
+        // Numbers only one odd pass read do not count: they are uncertain.
+        let odd = format!("{clean}\nCredits: 0.00 / 58.00");
+        let e = parse_passes(&passes(clean, &odd, ""));
         assert_eq!(e.counters.len(), 1, "{:?}", e.counters);
+        assert_eq!(e.uncertain_counters[0].limit, 58.0);
         // A different address is not a misreading: both stay.
         let e = parse_passes(&passes(clean, "eve@example.org", ""));
         assert_eq!(e.emails_seen, ["ada@example.com", "eve@example.org"]);

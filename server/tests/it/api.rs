@@ -196,7 +196,7 @@ async fn a_depleted_screenshot_grants_once_then_says_already_pro() {
     .unwrap();
     assert_eq!(record["verdict"], "granted");
     assert_eq!(record["applied"], true);
-    assert_eq!(record["analyzer"], "tesseract");
+    assert_eq!(record["analyzer"], "ppocr-v5");
     assert!(record["evidence"]["rawText"]
         .as_str()
         .unwrap()

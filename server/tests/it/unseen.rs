@@ -75,3 +75,22 @@ async fn the_default_reader_never_grants_an_adversarial_page() {
         card.misses().join("\n")
     );
 }
+
+/// Tesseract alone, on both sets, for the README's side-by-side figures: it may refuse genuine
+/// pages (what issue #21 measured), but it must never grant one that does not qualify.
+#[tokio::test]
+async fn tesseract_alone_never_grants_a_page_that_does_not_qualify() {
+    let tesseract = server::adapters::TesseractAnalyzer::new("tesseract", Duration::from_secs(60));
+    for set in ["unseen", "adversarial"] {
+        let card = score(&tesseract, &crate::common::fixtures_dir().join(set))
+            .await
+            .unwrap();
+        println!("Tesseract alone on the {set} set: {}", card.summary());
+        assert_eq!(
+            card.false_grants(),
+            0,
+            "false grants:\n{}",
+            card.misses().join("\n")
+        );
+    }
+}
