@@ -1,7 +1,8 @@
 //! Prints the figures the README quotes (run: `bash scripts/bench.sh`, or
 //! `cargo bench -p server --bench figures`):
 //! - server overhead of check-credits with the analyzer excluded, on a 2560×1600 PNG;
-//! - the offline analyzer's verdict accuracy on the fixtures and its median time per image.
+//! - the offline analyzer's verdict accuracy on the fixtures and its median time per image;
+//! - both offline readers on the unseen and adversarial sets, side by side.
 
 use app::domain::EmailAddress;
 use app::ssr::decision::decide;
@@ -120,43 +121,42 @@ async fn analyzer_accuracy() {
     );
 }
 
-/// The adversarial set: false grants (must be 0), how genuine pages fare, review rate, wrong
-/// denials and time per image, on one core.
-async fn adversarial() {
-    let dir = fixtures().join("adversarial");
-    let table: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
-    let analyzer = TesseractAnalyzer::new("tesseract", Duration::from_secs(60));
-    let (mut false_grants, mut wrong_denials, mut reviews) = (0, 0, 0);
-    let (mut genuine, mut genuine_granted, mut times) = (0, 0, Vec::new());
-    let table = table.as_object().unwrap();
-    for (file, entry) in table {
-        let requester = EmailAddress::parse(entry["requester"].as_str().unwrap()).unwrap();
-        let image = normalise(&std::fs::read(dir.join(file)).unwrap()).unwrap();
-        let started = Instant::now();
-        let evidence = analyzer.analyze(&image).await.unwrap();
-        times.push(started.elapsed().as_secs_f64());
-        let verdict = serde_json::to_value(decide(&evidence, &requester).verdict).unwrap();
-        let allowed = entry["allowed"].as_array().unwrap();
-        let is_genuine = allowed.iter().any(|v| v == "granted");
-        genuine += usize::from(is_genuine);
-        match verdict.as_str().unwrap() {
-            "granted" if is_genuine => genuine_granted += 1,
-            "granted" => false_grants += 1,
-            "review" => reviews += 1,
-            "denied" if is_genuine => wrong_denials += 1,
-            _ => {}
+/// Both readers on the unseen and the adversarial sets, side by side: false grants, genuine
+/// pages granted / sent to review / wrongly denied, review rate on the rest, seconds per image
+/// (one core per model call), and this process's peak RSS after the PP-OCR runs (Tesseract
+/// runs in processes of its own, so its memory is not in it).
+async fn readers() {
+    let ppocr =
+        server::scorecard::installed_ppocr().expect("scripts/install-tools.sh installs PP-OCR");
+    let tesseract = TesseractAnalyzer::new("tesseract", Duration::from_secs(60));
+    let readers: [(&str, &dyn Analyzer); 2] = [
+        ("PP-OCR (default)", &ppocr),
+        ("Tesseract alone", &tesseract),
+    ];
+    for set in ["unseen", "adversarial"] {
+        for (name, reader) in readers {
+            let card = server::scorecard::score(reader, &fixtures().join(set))
+                .await
+                .unwrap();
+            println!("{name} on the {set} set: {}", card.summary());
         }
+        println!(
+            "peak RSS of this process after the {set} set: {}",
+            peak_rss()
+        );
     }
-    times.sort_by(f64::total_cmp);
-    println!(
-        "adversarial set ({} screenshots, {genuine} genuine): false grants {false_grants} (target 0); \
-         genuine auto-granted {genuine_granted}/{genuine}; sent to review {reviews}; \
-         genuine wrongly denied {wrong_denials}; median {:.2} s per image, max {:.2} s",
-        table.len(),
-        percentile(&times, 0.5),
-        times.last().unwrap()
-    );
+}
+
+/// VmHWM from /proc.
+fn peak_rss() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM"))
+                .map(|l| l[6..].trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".into())
 }
 
 #[tokio::main]
@@ -167,5 +167,5 @@ async fn main() {
         .unwrap_or(15);
     overhead(rounds).await;
     analyzer_accuracy().await;
-    adversarial().await;
+    readers().await;
 }

@@ -141,3 +141,14 @@ pub async fn score(analyzer: &dyn Analyzer, dir: &Path) -> anyhow::Result<Scorec
     }
     Ok(card)
 }
+
+/// The default reader as `scripts/install-tools.sh` installs it, with Tesseract's second
+/// opinion and one thread per model call: what the unseen-set test and the bench score.
+pub fn installed_ppocr() -> app::ssr::ports::PortResult<crate::adapters::PpOcrAnalyzer> {
+    crate::adapters::PpOcrAnalyzer::load(&crate::adapters::PpOcrSettings {
+        dir: crate::config::default_ppocr_dir(std::env::var("HOME").ok()),
+        timeout: std::time::Duration::from_secs(60),
+        threads: 1,
+        second_opinion: Some("tesseract".into()),
+    })
+}

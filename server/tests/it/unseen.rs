@@ -1,19 +1,13 @@
 //! The readers on the unseen set (`end2end/fixtures/unseen.py`, drawn before the PP-OCR reader
 //! and frozen) and on the older adversarial set: the targets of issue #21, held as tests.
 
-use server::adapters::{PpOcrAnalyzer, PpOcrSettings};
-use server::scorecard::score;
+use server::adapters::PpOcrAnalyzer;
+use server::scorecard::{installed_ppocr, score};
 use std::time::Duration;
 
 /// The default reader, from where `scripts/install-tools.sh` put it.
 pub fn ppocr() -> PpOcrAnalyzer {
-    PpOcrAnalyzer::load(&PpOcrSettings {
-        dir: server::config::default_ppocr_dir(std::env::var("HOME").ok()),
-        timeout: Duration::from_secs(60),
-        threads: 1,
-        second_opinion: Some("tesseract".into()),
-    })
-    .expect("the PP-OCR reader is installed (scripts/install-tools.sh)")
+    installed_ppocr().expect("the PP-OCR reader is installed (scripts/install-tools.sh)")
 }
 
 #[tokio::test]
