@@ -49,16 +49,9 @@ pub struct PpOcrSettings {
     pub second_opinion: Option<PathBuf>,
 }
 
-/// One piece of text the reader found, with its box in the image's pixels.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Word {
-    pub text: String,
-    pub x0: u32,
-    pub y0: u32,
-    pub x1: u32,
-    pub y1: u32,
-    pub confidence: f32,
-}
+/// One piece of text the reader found, with its box in the image's pixels: what the parser
+/// lays out in lines.
+pub use ocr_text::Placed as Word;
 
 struct Models {
     detector: Mutex<Session>,
@@ -368,22 +361,6 @@ fn overlap(a: &TextBox, b: &TextBox) -> bool {
     a.x0 < b.x1 && b.x0 < a.x1 && a.y0 < b.y1 && b.y0 < a.y1
 }
 
-/// The evidence in the words: laid out in lines by position, then parsed.
-pub fn evidence(words: &[Word]) -> Evidence {
-    let placed: Vec<ocr_text::Placed> = words
-        .iter()
-        .map(|w| ocr_text::Placed {
-            text: w.text.clone(),
-            x0: w.x0,
-            y0: w.y0,
-            x1: w.x1,
-            y1: w.y1,
-            confidence: w.confidence,
-        })
-        .collect();
-    ocr_text::parse_placed(&placed)
-}
-
 #[async_trait]
 impl Analyzer for PpOcrAnalyzer {
     fn name(&self) -> String {
@@ -396,7 +373,7 @@ impl Analyzer for PpOcrAnalyzer {
             let page = tokio::task::spawn_blocking(move || reader.read_page(&png))
                 .await
                 .map_err(|e| PortError::unavailable(SERVICE, e))??;
-            let mut evidence = evidence(&page.words);
+            let mut evidence = ocr_text::parse_placed(&page.words);
             let faint: Vec<String> = page.faint.into_iter().map(|w| w.text).collect();
             ocr_text::faint_text(&mut evidence, &faint);
             if let Some(tesseract) = &self.second_opinion {
