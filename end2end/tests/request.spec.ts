@@ -6,7 +6,7 @@ import { adversarial, fillRequest, fixture, open, outbox, pasteFile } from './he
 test('a member gets a code by mail, sends it with a depleted screenshot, is granted, the grant mail is in the outbox, and the admin table shows it', async ({ page }, testInfo) => {
   await open(page, '/');
   // A new code from the outbox (the helper clicks "Send code" and reads the mail).
-  await fillRequest(page, keys.member, 'ada@example.com', { fresh: true });
+  await fillRequest(page, keys.grant, 'ada@example.com', { fresh: true });
   const mailed = outbox(testInfo.project.name, 'ada@example.com').length;
   await page.locator('input[type="file"]').setInputFiles(fixture('depleted-light.png'));
   await expect(page.locator('.preview img')).toBeVisible();
