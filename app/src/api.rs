@@ -404,6 +404,14 @@ pub struct DecisionRecord {
     /// For `similar_screenshot`: the screenshot key of the other account's granted image.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub similar_to: Option<String>,
+    /// How many times the record was changed by a conditional update (`RecordIndex::
+    /// update_decision`): two rulings read at the same revision, and only one is written.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub revision: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl DecisionRecord {
@@ -476,14 +484,41 @@ impl From<&DecisionRecord> for DecisionSummary {
     }
 }
 
+/// Which decisions an administrator lists: all, or one exact email's, one verdict's or one
+/// reason's (any together), newest first, a page at a time.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DecisionFilter {
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub verdict: Option<Verdict>,
+    #[serde(default)]
+    pub reason: Option<Reason>,
+    /// The `next` of the page before; none for the newest page.
+    #[serde(default)]
+    pub after: Option<String>,
+}
+
+/// One page of decisions, newest first, and where the next (older) one starts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DecisionsPage {
+    pub decisions: Vec<DecisionSummary>,
+    pub next: Option<String>,
+}
+
 /// What the admin page shows, in one call (one request against the key's rate limit).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AdminOverview {
     /// Requests waiting for review, oldest first.
     pub waiting: Vec<DecisionSummary>,
-    /// The newest decisions, newest first.
+    /// The newest decisions that pass the page's filter, newest first, 50 at most.
     pub recent: Vec<DecisionSummary>,
+    /// Where the next (older) page of those decisions starts: `DecisionFilter::after`.
+    #[serde(default)]
+    pub recent_next: Option<String>,
     /// The newest administrator actions, newest first.
     pub actions: Vec<AdminAction>,
     /// The page of the group's members asked for, with the seats.

@@ -279,7 +279,8 @@ pub fn downscaled_size(width: u32, height: u32) -> (u32, u32) {
     )
 }
 
-fn printable(s: &str) -> String {
+/// At most 80 of the characters of `s` that are not control characters: fit to quote back.
+pub fn printable(s: &str) -> String {
     s.chars().filter(|c| !c.is_control()).take(80).collect()
 }
 

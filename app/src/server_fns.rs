@@ -3,7 +3,8 @@
 //! workflow, and maps an error to its HTTP status.
 
 use crate::api::{
-    AdminOverview, ApiError, CheckOutcome, CodeSent, CreatedUser, DecisionSummary, Revoked,
+    AdminOverview, ApiError, CheckOutcome, CodeSent, CreatedUser, DecisionFilter, DecisionSummary,
+    Revoked,
 };
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -62,14 +63,19 @@ pub async fn create_user(
     ssr_glue::respond(services.create_user(request).await)
 }
 
-/// The admin page's lists: requests waiting for review, the newest decisions and administrator
-/// actions, and a page of the members (the first when not given). Admin key.
+/// The admin page's lists: requests waiting for review, a page of the decisions the filter
+/// asks for (the newest 50 when none), administrator actions, and a page of the members (the
+/// first when not given). Admin key.
 #[server(endpoint = "load_admin_page", input = Json, client = crate::client::KeyedClient)]
-pub async fn load_admin_page(members_page: Option<usize>) -> Result<AdminOverview, ApiError> {
+pub async fn load_admin_page(
+    members_page: Option<usize>,
+    decisions: Option<DecisionFilter>,
+) -> Result<AdminOverview, ApiError> {
     let services = ssr_glue::services()?;
     let key = ssr_glue::key().await;
     let page = members_page.unwrap_or_default();
-    ssr_glue::respond(services.admin_overview(key.as_deref(), page).await)
+    let filter = decisions.unwrap_or_default();
+    ssr_glue::respond(services.admin_overview(key.as_deref(), page, filter).await)
 }
 
 /// Approve (grant) or deny a request waiting for review. Admin key.

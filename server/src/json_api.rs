@@ -1,10 +1,14 @@
 //! The JSON endpoints for scripts, all with `x-api-key`: `POST /verify-email` (mails a code),
 //! `POST /check-credits` (JSON or multipart, with that code), `POST /create-user`, and the review queue (`GET /reviews`,
 //! `POST /reviews/approve|deny`, `GET /screenshot?key=…`), the members (`GET /members?page=`,
-//! `POST /members/revoke`). They call the same workflows as the pages.
+//! `POST /members/revoke`), the decisions (`GET /decisions?email=&verdict=&reason=&after=`).
+//! They call the same workflows as the pages.
 
 use crate::state::{body_too_large, AppState, MAX_JSON_BODY_BYTES, MAX_MULTIPART_BODY_BYTES};
-use app::api::{CheckOutcome, CodeSent, CreatedUser, DecisionSummary, MembersPage, Revoked};
+use app::api::{
+    CheckOutcome, CodeSent, CreatedUser, DecisionFilter, DecisionSummary, DecisionsPage,
+    MembersPage, Revoked,
+};
 use app::ssr::members::RevokeRequest;
 use app::ssr::review::SettleRequest;
 use app::ssr::verify::SendCodeRequest;
@@ -50,6 +54,15 @@ struct SettleBody {
 #[derive(Deserialize)]
 pub struct ScreenshotQuery {
     key: Option<String>,
+}
+
+/// `GET /decisions`' filters, as plain strings: a bad one is a 400 in the JSON error shape.
+#[derive(Deserialize)]
+pub struct DecisionsQuery {
+    email: Option<String>,
+    verdict: Option<String>,
+    reason: Option<String>,
+    after: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -287,6 +300,46 @@ pub async fn members(
             .map_err(|_| AppError::invalid(Field::Page, "page is a page number: 0, 1, 2, …"))?,
     };
     Ok(Json(state.services.members(key.as_deref(), page).await?))
+}
+
+/// A page of the decisions (admin key): `?email=&verdict=&reason=&after=`, newest first, 50 a page.
+pub async fn decisions(
+    State(state): State<AppState>,
+    headers: http::HeaderMap,
+    axum::extract::Query(query): axum::extract::Query<DecisionsQuery>,
+) -> AppResult<Json<DecisionsPage>> {
+    let key = header_key(&headers);
+    let filter = DecisionFilter {
+        email: query.email,
+        verdict: named(query.verdict, Field::Verdict)?,
+        reason: named(query.reason, Field::Reason)?,
+        after: query.after,
+    };
+    Ok(Json(
+        state.services.decisions(key.as_deref(), filter).await?,
+    ))
+}
+
+/// A verdict or reason by its JSON name (`denied`, `email_uncertain`); blank is none.
+fn named<T: serde::de::DeserializeOwned>(
+    raw: Option<String>,
+    field: Field,
+) -> AppResult<Option<T>> {
+    match raw.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(name) => serde_json::from_value(serde_json::Value::String(name.to_owned()))
+            .map(Some)
+            .map_err(|_| {
+                AppError::invalid(
+                    field,
+                    format!(
+                        "{} is not a {} this service records.",
+                        app::domain::printable(name),
+                        field.as_str()
+                    ),
+                )
+            }),
+    }
 }
 
 /// Takes a member's seat back (admin key); the user stays in the directory.

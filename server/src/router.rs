@@ -45,6 +45,7 @@ pub fn app(state: AppState) -> Router {
         .route("/reviews/deny", post(json_api::deny_review))
         .route("/screenshot", get(json_api::screenshot))
         .route("/members", get(json_api::members))
+        .route("/decisions", get(json_api::decisions))
         .route("/members/revoke", post(json_api::revoke))
         .route("/api/{*fn_name}", post(server_fn))
         .nest_service("/pkg", assets)

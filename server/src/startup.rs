@@ -7,7 +7,8 @@ use crate::adapters::aws::{
     S3AuditStore, SesMailer,
 };
 use crate::adapters::{
-    FileAuditStore, OutboxMailer, PpOcrAnalyzer, SmtpMailer, SqliteDirectory, TesseractAnalyzer,
+    BlobIndex, FileAuditStore, OutboxMailer, PpOcrAnalyzer, SmtpMailer, SqliteDirectory,
+    SqliteIndex, TesseractAnalyzer,
 };
 use crate::config::{
     AnalyzerBackend, AuditBackend, BedrockSettings, Config, DirectoryBackend, MailerBackend,
@@ -16,7 +17,7 @@ use crate::router::app;
 use crate::state::AppState;
 use anyhow::{bail, Context};
 use app::ssr::notify::Notifier;
-use app::ssr::ports::{Analyzer, AuditStore, Directory, Mailer};
+use app::ssr::ports::{Analyzer, AuditStore, Directory, Mailer, RecordIndex};
 use app::ssr::{KeyRing, RateLimiter, Services};
 use aws_config::{retry::RetryConfig, timeout::TimeoutConfig, SdkConfig};
 use axum::Router;
@@ -121,6 +122,7 @@ pub async fn services(config: &Config) -> anyhow::Result<Services> {
             ))
         }
     };
+    let index = record_index(config, &audit)?;
     let analyzer: Arc<dyn Analyzer> = match &config.analyzer {
         AnalyzerBackend::PpOcr(settings) => Arc::new(
             PpOcrAnalyzer::load(settings)
@@ -154,10 +156,42 @@ pub async fn services(config: &Config) -> anyhow::Result<Services> {
             config.mail.from.clone(),
         ))),
     };
-    let services = services_over(config, directory, audit, analyzer);
+    let services = services_over(config, directory, audit, index, analyzer);
     Ok(match mailer {
         Some(mailer) => services.with_notifier(Notifier::new(mailer, config.mail.notices.clone())),
         None => services,
+    })
+}
+
+/// The record index beside the audit store: SQLite in the data directory (an older directory's
+/// record files are indexed on the first start, with a count printed), or, with S3, the
+/// listings of the bucket (`BlobIndex`) until the DynamoDB adapter exists.
+fn record_index(
+    config: &Config,
+    audit: &Arc<dyn AuditStore>,
+) -> anyhow::Result<Arc<dyn RecordIndex>> {
+    Ok(match &config.audit_store {
+        AuditBackend::Files => {
+            let index = SqliteIndex::open(&config.data_dir.join("records.sqlite"))?;
+            if let Some(found) = index
+                .import_files(&config.data_dir)
+                .context("indexing the data directory's records")?
+            {
+                if found != Default::default() {
+                    println!(
+                        "indexed {} decisions, {} administrator actions, {} image claims and {} \
+                         waiting reviews from {} (the files stay)",
+                        found.decisions,
+                        found.actions,
+                        found.claims,
+                        found.reviews,
+                        config.data_dir.display()
+                    );
+                }
+            }
+            Arc::new(index)
+        }
+        AuditBackend::S3 { .. } => Arc::new(BlobIndex::new(audit.clone())),
     })
 }
 
@@ -166,11 +200,13 @@ pub fn services_over(
     config: &Config,
     directory: Arc<dyn Directory>,
     audit: Arc<dyn AuditStore>,
+    index: Arc<dyn RecordIndex>,
     analyzer: Arc<dyn Analyzer>,
 ) -> Services {
     let services = Services::new(
         directory,
         audit,
+        index,
         analyzer,
         KeyRing::new(config.member_keys.clone(), config.admin_keys.clone()),
         RateLimiter::new(config.rate_limits),

@@ -1,11 +1,12 @@
 //! The administrators' page: create a user in the Kiro Pro group, settle the requests waiting
-//! for review, see and revoke the members, and see recent decisions (with their screenshots)
-//! and administrator actions.
+//! for review, see and revoke the members, find decisions (with their screenshots) and see
+//! administrator actions.
 
+use super::decisions::Decisions;
 use super::members::{AdminActions, Members};
-use super::reviews::{verdict_label, PendingReviews, ScreenshotView};
+use super::reviews::PendingReviews;
 use super::{ErrorCard, KeyField, TextField};
-use crate::api::{describe_counters, CreatedUser, Verdict};
+use crate::api::{CreatedUser, DecisionFilter};
 use crate::server_fns::{CreateUser, LoadAdminPage, RevokeMember, SettleReview};
 use leptos::prelude::*;
 
@@ -21,12 +22,14 @@ pub fn AdminPage() -> impl IntoView {
     let settle = ServerAction::<SettleReview>::new();
     let revoke = ServerAction::<RevokeMember>::new();
     let members_page = RwSignal::new(0usize);
+    let decisions = RwSignal::new(DecisionFilter::default());
 
     // Every list in one call: each call counts against the key's rate limit.
     let refresh = move || {
         if !key.get_untracked().trim().is_empty() {
             overview.dispatch(LoadAdminPage {
                 members_page: Some(members_page.get_untracked()),
+                decisions: Some(decisions.get_untracked()),
             });
         }
     };
@@ -89,49 +92,7 @@ pub fn AdminPage() -> impl IntoView {
         </div>
         <PendingReviews overview settle refresh=Callback::new(move |()| refresh())/>
         <Members overview revoke page=members_page refresh=Callback::new(move |()| refresh())/>
-        <section class="card">
-            <div class="table-head">
-                <h2>"Recent decisions"</h2>
-                <button type="button" class="secondary" on:click=move |_| refresh()>"Refresh"</button>
-            </div>
-            {move || match overview.value().get().map(|lists| lists.map(|l| l.recent)) {
-                None => view! { <p class="hint">"Enter the admin key to see recent decisions."</p> }.into_any(),
-                Some(Err(error)) => view! { <ErrorCard error/> }.into_any(),
-                Some(Ok(rows)) if rows.is_empty() => view! { <p class="hint">"No decisions yet."</p> }.into_any(),
-                Some(Ok(rows)) => view! {
-                    <table class="decisions">
-                        <thead>
-                            <tr><th>"Time (UTC)"</th><th>"Email"</th><th>"Decision"</th><th>"Reason"</th><th>"Numbers read"</th><th>"Screenshot"</th></tr>
-                        </thead>
-                        <tbody>
-                            {rows.into_iter().map(|row| {
-                                let class = match row.verdict {
-                                    Verdict::Granted => "granted",
-                                    Verdict::AlreadyPro => "already",
-                                    Verdict::Denied => "denied",
-                                    Verdict::Review => "review",
-                                };
-                                let label = verdict_label(row.verdict, row.settlement.as_ref());
-                                let shot = (row.verdict != Verdict::AlreadyPro).then(|| view! {
-                                    <ScreenshotView screenshot_key=row.screenshot_key.clone()/>
-                                });
-                                let email = row.email.clone();
-                                view! {
-                                    <tr class=class data-email=email>
-                                        <td>{row.at.get(..19).unwrap_or(&row.at).replace('T', " ")}</td>
-                                        <td>{row.email}</td>
-                                        <td class="verdict">{label}</td>
-                                        <td>{row.message}</td>
-                                        <td>{describe_counters(&row.counters)}</td>
-                                        <td>{shot}</td>
-                                    </tr>
-                                }
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }.into_any(),
-            }}
-        </section>
+        <Decisions overview filter=decisions refresh=Callback::new(move |()| refresh())/>
         <AdminActions overview/>
     }
 }

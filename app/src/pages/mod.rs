@@ -1,6 +1,7 @@
 //! The pages and the small components they share.
 
 pub mod admin;
+pub mod decisions;
 pub mod members;
 pub mod request;
 pub mod reviews;

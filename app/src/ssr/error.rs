@@ -23,6 +23,9 @@ pub enum Field {
     Page,
     /// The one-time code mailed to the requester.
     Code,
+    /// A verdict or a reason a list is filtered by.
+    Verdict,
+    Reason,
     /// The body as a whole (malformed JSON or multipart).
     Body,
 }
@@ -40,6 +43,8 @@ impl Field {
             Self::Note => "note",
             Self::Page => "page",
             Self::Code => "code",
+            Self::Verdict => "verdict",
+            Self::Reason => "reason",
             Self::Body => "body",
         }
     }

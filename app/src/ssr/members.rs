@@ -156,7 +156,7 @@ impl Services {
             action.as_str(),
             super::workflow::sanitise_for_key(target.as_str())
         );
-        if let Err(e) = self.audit.put_action(&key, &record).await {
+        if let Err(e) = self.index.put_action(&key, &record).await {
             tracing::warn!(cause = %CauseChain(&e), %key, "could not record an administrator action");
         }
     }
@@ -166,12 +166,16 @@ impl Services {
         let mut joined = HashMap::new();
         // Oldest first, so the newest event for an email is the one kept.
         let mut events: Vec<(String, String, String)> = Vec::new();
-        for record in self.audit.recent(HISTORY).await? {
+        let query = super::ports::DecisionQuery {
+            limit: HISTORY,
+            ..Default::default()
+        };
+        for record in self.index.decisions(&query).await?.records {
             if let Some(how) = granted_by(&record) {
                 events.push((record.at.clone(), record.email.clone(), how));
             }
         }
-        for action in self.audit.recent_actions(HISTORY).await? {
+        for action in self.index.recent_actions(HISTORY).await? {
             if action.action == AdminActionKind::CreateUser {
                 let how = format!("created by {} at {}", action.by, action.at);
                 events.push((action.at, action.target, how));

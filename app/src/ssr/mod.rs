@@ -6,6 +6,7 @@ pub mod capacity;
 pub mod deadline;
 pub mod decision;
 pub mod error;
+pub mod history;
 pub mod likeness;
 pub mod members;
 pub mod metrics;
@@ -21,7 +22,7 @@ use std::sync::Arc;
 
 pub use access::{KeyRing, RateLimiter, Role, Secret};
 pub use error::{AppError, AppResult, Field};
-pub use ports::{Analyzer, AuditStore, Directory, Mailer};
+pub use ports::{Analyzer, AuditStore, Directory, Mailer, RecordIndex};
 
 /// What the organisation allows: whose addresses may ask, and how many seats it pays for.
 #[derive(Clone, Debug, Default)]
@@ -38,7 +39,10 @@ pub struct Policy {
 /// Built once at start-up by the server and shared by the router and the server functions.
 pub struct Services {
     pub directory: Arc<dyn Directory>,
+    /// Screenshots (and, until the likeness and codes move, their entries).
     pub audit: Arc<dyn AuditStore>,
+    /// Decisions, the review queue, actions and claims, looked up rather than listed.
+    pub index: Arc<dyn RecordIndex>,
     pub analyzer: Arc<dyn Analyzer>,
     pub keys: KeyRing,
     pub limiter: RateLimiter,
@@ -56,6 +60,7 @@ impl Services {
     pub fn new(
         directory: Arc<dyn Directory>,
         audit: Arc<dyn AuditStore>,
+        index: Arc<dyn RecordIndex>,
         analyzer: Arc<dyn Analyzer>,
         keys: KeyRing,
         limiter: RateLimiter,
@@ -64,6 +69,7 @@ impl Services {
         Self {
             directory,
             audit,
+            index,
             analyzer,
             keys,
             limiter,

@@ -1,7 +1,7 @@
 //! The ports: what the workflows need from a directory, an audit store, an analyzer and a
 //! mailer. Each has a local adapter and an AWS adapter in the server crate.
 
-use crate::api::{AdminAction, DecisionRecord, Evidence};
+use crate::api::{AdminAction, DecisionRecord, Evidence, Reason, Verdict};
 use async_trait::async_trait;
 
 /// A dependency's own error, kept whole for the log (never shown to a client).
@@ -177,6 +177,66 @@ pub trait AuditStore: Send + Sync {
     async fn read_once(&self, key: &str) -> PortResult<Option<Vec<u8>>>;
     /// Every key under `folder` (ends in `/`), in no promised order.
     async fn keys_in(&self, folder: &str) -> PortResult<Vec<String>>;
+}
+
+/// Which decisions to list: all of them, or those of one email, verdict or reason; newest first,
+/// `limit` at a time, each page after the record key the previous page ended with.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DecisionQuery {
+    /// The exact (lower-case) email.
+    pub email: Option<String>,
+    pub verdict: Option<Verdict>,
+    pub reason: Option<Reason>,
+    /// The record key the previous page ended with (`DecisionPage::next`).
+    pub after: Option<String>,
+    pub limit: usize,
+}
+
+/// One page of decisions, newest first, and where the next one starts (`None`: no more).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DecisionPage {
+    pub records: Vec<DecisionRecord>,
+    pub next: Option<String>,
+}
+
+/// What is looked up rather than listed: decision records by time, email, verdict and reason, the
+/// review queue, administrators' actions and image claims. Screenshots stay in the `AuditStore`.
+/// Keys are the records' own (`DecisionRecord::record_key`); emails are compared exactly.
+/// The contract (every adapter and fake passes `tests/it/contracts/record_index.rs`):
+/// - `put_decision` MUST write or overwrite the record at its key; `decision` MUST return it, and
+///   `None` for a key never written;
+/// - `decisions(q)` MUST return the records matching every filter `q` sets, newest first (by
+///   `at`, then key), at most `q.limit`, with `next` set exactly when more match; following
+///   `next` MUST list every match once;
+/// - `update_decision(key, r)` MUST write `r` only when the stored record's `revision` equals
+///   `r.revision`, storing it as `r.revision + 1`, and return `false`, changing nothing,
+///   otherwise or when nothing is stored (two updates from one read: exactly one wins);
+/// - the review queue holds at most one waiting record per exact email: `open_review(email, key)`
+///   MUST return `false` and change nothing when another record of that email waits (also when
+///   two race); `waiting_review(email)` and `waiting_reviews()` MUST name only records that are
+///   stored and still waiting (`DecisionRecord::is_waiting`) — a settled or missing record never
+///   holds the queue;
+/// - `claim_image` MUST give `Fresh` to the first claimant, `SameOwner` to that email again and
+///   `OtherOwner(first)` to anyone else, also when claims race, and never leave a claim without
+///   its owner; `image_owner` MUST then name the first claimant;
+/// - `recent_actions(n)` MUST return at most `n` of the actions `put_action` wrote, newest first.
+#[async_trait]
+pub trait RecordIndex: Send + Sync {
+    async fn put_decision(&self, record: &DecisionRecord) -> PortResult<()>;
+    async fn decision(&self, key: &str) -> PortResult<Option<DecisionRecord>>;
+    async fn decisions(&self, query: &DecisionQuery) -> PortResult<DecisionPage>;
+    /// Writes `record` if the stored one is still at `record.revision`; `false` when it is not.
+    async fn update_decision(&self, record: &DecisionRecord) -> PortResult<bool>;
+    /// Queues the stored review at `record_key` as `email`'s; `false` when another waits.
+    async fn open_review(&self, email: &str, record_key: &str) -> PortResult<bool>;
+    /// The key of `email`'s record waiting for review, if one is.
+    async fn waiting_review(&self, email: &str) -> PortResult<Option<String>>;
+    /// Every record waiting for review, oldest first.
+    async fn waiting_reviews(&self) -> PortResult<Vec<DecisionRecord>>;
+    async fn put_action(&self, key: &str, action: &AdminAction) -> PortResult<()>;
+    async fn recent_actions(&self, limit: usize) -> PortResult<Vec<AdminAction>>;
+    async fn image_owner(&self, sha256: &str) -> PortResult<Option<String>>;
+    async fn claim_image(&self, sha256: &str, email: &str) -> PortResult<Claim>;
 }
 
 /// An image ready for analysis: decoded within limits, downscaled and re-encoded as PNG.

@@ -4,7 +4,9 @@
 use super::error::{AppError, AppResult, CauseChain, Field};
 use super::workflow::Person;
 use super::{Role, Services};
-use crate::api::{AdminActionKind, AdminOverview, DecisionSummary, Settlement};
+use crate::api::{
+    AdminActionKind, AdminOverview, DecisionFilter, DecisionRecord, DecisionSummary, Settlement,
+};
 
 /// Longest note an administrator may leave on a settlement.
 pub const MAX_NOTE_CHARS: usize = 500;
@@ -26,33 +28,29 @@ impl Services {
         self.waiting_list().await
     }
 
-    /// The admin page's lists — waiting, recent decisions, administrator actions, and one page
-    /// of the members — for one authorised (and rate-limited) call. Administrators only.
+    /// The admin page's lists — waiting, a page of the decisions `filter` asks for, administrator
+    /// actions, and one page of the members — for one authorised (and rate-limited) call.
+    /// Administrators only.
     pub async fn admin_overview(
         &self,
         api_key: Option<&str>,
         members_page: usize,
+        filter: DecisionFilter,
     ) -> AppResult<AdminOverview> {
         self.authorize(api_key, Role::Admin)?;
+        let decisions = self.decisions_page(filter).await?;
         Ok(AdminOverview {
             waiting: self.waiting_list().await?,
-            recent: self.recent_decisions(50).await?,
-            actions: self.audit.recent_actions(50).await?,
+            recent: decisions.decisions,
+            recent_next: decisions.next,
+            actions: self.index.recent_actions(50).await?,
             members: self.members_page(members_page).await?,
         })
     }
 
     async fn waiting_list(&self) -> AppResult<Vec<DecisionSummary>> {
-        let mut waiting = Vec::new();
-        for key in self.audit.waiting_reviews().await? {
-            match self.audit.record(&key).await? {
-                Some(record) if record.is_waiting() => waiting.push(DecisionSummary::from(&record)),
-                // Expired with its screenshot (the bucket keeps 90 days), or settled meanwhile.
-                _ => tracing::info!(%key, "a queued review has no waiting record"),
-            }
-        }
-        waiting.sort_by(|a, b| a.at.cmp(&b.at));
-        Ok(waiting)
+        let waiting = self.index.waiting_reviews().await?;
+        Ok(waiting.iter().map(DecisionSummary::from).collect())
     }
 
     /// Approves (grants) or denies a request waiting for review, and records who did it.
@@ -61,25 +59,43 @@ impl Services {
         let by = self.authorize(req.api_key.as_deref(), Role::Admin)?;
         let key = stored_key(&req.record_key, ".json")?;
         let note = parse_note(req.note)?;
-        let Some(mut record) = self.audit.record(&key).await? else {
+        let Some(waiting) = self.index.decision(&key).await? else {
             return Err(AppError::NotFound(
                 "No request is on record under that key.".into(),
             ));
         };
-        if let Some(done) = &record.settlement {
-            return Err(AppError::Conflict(format!(
-                "This request was already {} by {} at {}.",
-                if done.approved { "approved" } else { "denied" },
-                done.by,
-                done.at
-            )));
+        if let Some(done) = &waiting.settlement {
+            return Err(already_settled(done));
         }
-        if !record.is_waiting() {
+        if !waiting.is_waiting() {
             return Err(AppError::Conflict(
                 "This request was decided by the rules, not sent to review: there is nothing to settle."
                     .into(),
             ));
         }
+
+        // The ruling is written first, on the condition that nobody changed the record since it
+        // was read: of two administrators settling at once, one wins and the other gets a 409.
+        let mut record = waiting.clone();
+        record.settlement = Some(Settlement {
+            approved: req.approve,
+            by: by.clone(),
+            at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            note: note.clone(),
+        });
+        if !self.index.update_decision(&record).await? {
+            return Err(match self.index.decision(&key).await? {
+                Some(DecisionRecord {
+                    settlement: Some(done),
+                    ..
+                }) => already_settled(&done),
+                _ => AppError::Conflict(
+                    "This request changed while you ruled on it; reload the page and look again."
+                        .into(),
+                ),
+            });
+        }
+        record.revision += 1;
 
         if req.approve {
             let person = Person::parse(
@@ -88,15 +104,14 @@ impl Services {
                 record.last_name.as_deref(),
                 None,
             )?;
-            let granted = self.grant_noted(&person, &mut record).await;
-            if granted.is_err() {
-                self.update_record(&key, &record).await;
-                granted?;
+            if let Err(e) = self.grant_noted(&person, &mut record).await {
+                self.reopen(&key, record).await;
+                return Err(e);
             }
             // The approved email now owns the image, as after an automatic grant. An earlier
             // owner stays the owner: the administrator saw the screenshot and decided anyway.
             if let Err(e) = self
-                .audit
+                .index
                 .claim_image(&record.image_sha256, &record.email)
                 .await
             {
@@ -105,14 +120,8 @@ impl Services {
             if let Err(e) = super::likeness::remember_stored(&*self.audit, &record).await {
                 tracing::warn!(cause = %CauseChain(&e), %key, "could not remember the image");
             }
+            self.update_record(&key, &record).await;
         }
-        record.settlement = Some(Settlement {
-            approved: req.approve,
-            by: by.clone(),
-            at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            note: note.clone(),
-        });
-        self.audit.put_record(&key, &record).await?;
         if let Ok(email) = crate::domain::EmailAddress::parse(&record.email) {
             let (kind, outcome) = if req.approve {
                 (AdminActionKind::Approve, "approved: granted")
@@ -121,9 +130,6 @@ impl Services {
             };
             let outcome = format!("{outcome} (request {key})");
             self.record_action(kind, &email, &by, note, &outcome).await;
-        }
-        if self.audit.waiting_review(&record.email).await? == Some(key.clone()) {
-            self.audit.close_review(&record.email).await?;
         }
         self.notify_decision(&key, &mut record).await;
         tracing::info!(
@@ -134,6 +140,23 @@ impl Services {
             "review settled"
         );
         Ok(DecisionSummary::from(&record))
+    }
+
+    /// An approval whose grant failed: the ruling is taken back (on the same condition) and
+    /// the request waits again, its error on record, for another try.
+    async fn reopen(&self, key: &str, mut record: DecisionRecord) {
+        record.settlement = None;
+        let reopened = match self.index.update_decision(&record).await {
+            Ok(true) => self.index.open_review(&record.email, key).await.map(|_| ()),
+            Ok(false) => {
+                tracing::warn!(%key, "the record changed before the ruling was taken back");
+                Ok(())
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = reopened {
+            tracing::warn!(cause = %CauseChain(&e), %key, "could not put the request back in the queue");
+        }
     }
 
     /// A screenshot on record, for an administrator's eyes only.
@@ -147,8 +170,17 @@ impl Services {
     }
 }
 
+fn already_settled(done: &Settlement) -> AppError {
+    AppError::Conflict(format!(
+        "This request was already {} by {} at {}.",
+        if done.approved { "approved" } else { "denied" },
+        done.by,
+        done.at
+    ))
+}
+
 /// A key the workflow made: under `screenshots/`, one plain name, with this extension.
-fn stored_key(raw: &str, extension: &str) -> AppResult<String> {
+pub(super) fn stored_key(raw: &str, extension: &str) -> AppResult<String> {
     let key = raw.trim();
     let name = key.strip_prefix("screenshots/").unwrap_or_default();
     let plain = !name.is_empty()

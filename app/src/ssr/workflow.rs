@@ -9,8 +9,7 @@ use super::normalise::{check_upload, normalise};
 use super::ports::{Claim, NewUser, NormalisedImage, PortError};
 use super::{Role, Services};
 use crate::api::{
-    AdminActionKind, CheckOutcome, CreatedUser, DecisionRecord, DecisionSummary, Reason, Timings,
-    Verdict,
+    AdminActionKind, CheckOutcome, CreatedUser, DecisionRecord, Reason, Timings, Verdict,
 };
 use crate::domain::{decode_base64_image, display_name, EmailAddress, PersonName};
 use std::time::Instant;
@@ -143,7 +142,7 @@ impl Services {
             });
         }
 
-        if let Some(waiting) = self.audit.waiting_review(person.email.as_str()).await? {
+        if let Some(waiting) = self.index.waiting_review(person.email.as_str()).await? {
             super::metrics::decision(Verdict::Review, Some(Reason::AlreadyWaiting));
             return Ok(CheckOutcome {
                 verdict: Verdict::Review,
@@ -170,7 +169,7 @@ impl Services {
         let image = image?;
         let normalise_ms = t.elapsed().as_millis() as u64;
 
-        let owner = self.audit.image_owner(&image.sha256).await?;
+        let owner = self.index.image_owner(&image.sha256).await?;
         let mut similar_to = None;
         let (decision, evidence, analyze_ms) = match owner {
             Some(owner) if owner != person.email.as_str() => (reused(), None, 0),
@@ -212,7 +211,7 @@ impl Services {
                 }
                 if decision.verdict == Verdict::Granted {
                     if let Claim::OtherOwner(_) = self
-                        .audit
+                        .index
                         .claim_image(&image.sha256, person.email.as_str())
                         .await?
                     {
@@ -246,16 +245,17 @@ impl Services {
             settlement: None,
             mail_error: None,
             similar_to,
+            revision: 0,
         };
         let record_key = record.record_key();
         self.audit
             .put_screenshot(&record.screenshot_key, &image.png, "image/png")
             .await?;
         record.timings.total_ms = started.elapsed().as_millis() as u64;
-        self.audit.put_record(&record_key, &record).await?;
+        self.index.put_decision(&record).await?;
         if decision.verdict == Verdict::Review
             && !self
-                .audit
+                .index
                 .open_review(person.email.as_str(), &record_key)
                 .await?
         {
@@ -341,12 +341,6 @@ impl Services {
         )))
     }
 
-    /// The newest decisions (at most `limit`, up to 200), newest first.
-    pub(super) async fn recent_decisions(&self, limit: usize) -> AppResult<Vec<DecisionSummary>> {
-        let records = self.audit.recent(limit.clamp(1, 200)).await?;
-        Ok(records.iter().map(DecisionSummary::from).collect())
-    }
-
     async fn is_in_group(&self, email: &EmailAddress) -> AppResult<bool> {
         let Some(user_id) = self.directory.find_user(email.as_str()).await? else {
             return Ok(false);
@@ -430,7 +424,7 @@ impl Services {
     /// Writes a record again after a directory change. A failure is logged, not returned: it
     /// must not hide what was done.
     pub(super) async fn update_record(&self, key: &str, record: &DecisionRecord) {
-        if let Err(e) = self.audit.put_record(key, record).await {
+        if let Err(e) = self.index.put_decision(record).await {
             tracing::warn!(cause = %CauseChain(&e), %key, "could not update the record");
         }
     }

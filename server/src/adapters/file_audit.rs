@@ -222,38 +222,22 @@ impl AuditStore for FileAuditStore {
     }
 
     async fn claim_image(&self, sha256: &str, email: &str) -> PortResult<Claim> {
+        // Written whole, then linked into place: a claim is never seen without its owner.
         let path = self.path(&format!("claims/{sha256}"))?;
-        let created = tokio::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .await;
-        match created {
-            Ok(mut file) => {
-                use tokio::io::AsyncWriteExt;
-                file.write_all(email.as_bytes())
-                    .await
-                    .map_err(io("writing a claim"))?;
-                file.sync_all().await.map_err(io("writing a claim"))?;
-                Ok(Claim::Fresh)
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                // The winner may still be writing its email: wait for it briefly.
-                for _ in 0..50 {
-                    if let Some(owner) = self.image_owner(sha256).await? {
-                        if !owner.is_empty() {
-                            return Ok(if owner == email {
-                                Claim::SameOwner
-                            } else {
-                                Claim::OtherOwner(owner)
-                            });
-                        }
-                    }
-                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                }
-                Err(PortError::unavailable(SERVICE, "unfinished image claim"))
-            }
-            Err(e) => Err(io("creating a claim")(e)),
+        if write_once(path, email.as_bytes().to_vec())
+            .await
+            .map_err(io("creating a claim"))?
+        {
+            return Ok(Claim::Fresh);
+        }
+        match self.image_owner(sha256).await? {
+            Some(owner) if owner == email => Ok(Claim::SameOwner),
+            Some(owner) if !owner.is_empty() => Ok(Claim::OtherOwner(owner)),
+            // Only an older version wrote claims in two steps; a crash between left this.
+            _ => Err(PortError::unavailable(
+                SERVICE,
+                format!("the image claim {sha256} names nobody"),
+            )),
         }
     }
 

@@ -2,6 +2,7 @@
 //! in-memory fakes the tests use.
 
 pub mod aws;
+pub mod blob_index;
 pub mod file_audit;
 pub mod mail_message;
 pub mod memory;
@@ -10,11 +11,14 @@ pub mod outbox;
 pub mod ppocr;
 pub mod smtp;
 pub mod sqlite_directory;
+pub mod sqlite_index;
 pub mod tesseract;
 
+pub use blob_index::BlobIndex;
 pub use file_audit::FileAuditStore;
 pub use outbox::OutboxMailer;
 pub use ppocr::{PpOcrAnalyzer, PpOcrSettings};
 pub use smtp::SmtpMailer;
 pub use sqlite_directory::SqliteDirectory;
+pub use sqlite_index::SqliteIndex;
 pub use tesseract::TesseractAnalyzer;

@@ -184,16 +184,18 @@ async fn a_depleted_screenshot_grants_once_then_says_already_pro() {
     assert_eq!(app.user_count().await, 1);
     assert_eq!(app.memberships_of(ADA).await, 1);
 
-    // Screenshot and record are kept, with the documented key shape.
+    // The screenshot is kept as a file and the record in the index, with the documented keys.
     let files = app.audit_files();
-    assert_eq!(files.len(), 2, "{files:?}");
-    let json = files.iter().find(|f| f.ends_with(".json")).unwrap();
-    assert!(json.contains("-ada_at_example.com-"), "{json}");
-    assert!(!json.contains("-deny"));
-    let record: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(app.data.path().join("screenshots").join(json)).unwrap(),
-    )
-    .unwrap();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].contains("-ada_at_example.com-"), "{files:?}");
+    assert!(files[0].ends_with(".png") && !files[0].contains("-deny"));
+    let records = app.records().await;
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(
+        records[0].record_key(),
+        format!("screenshots/{}", files[0].replace(".png", ".json"))
+    );
+    let record = serde_json::to_value(&records[0]).unwrap();
     assert_eq!(record["verdict"], "granted");
     assert_eq!(record["applied"], true);
     assert_eq!(record["analyzer"], "ppocr-v5");
@@ -211,8 +213,8 @@ async fn a_depleted_screenshot_grants_once_then_says_already_pro() {
         .await;
     assert_eq!(again.body["verdict"], "already_pro", "{}", again.text);
     assert_eq!(
-        app.audit_files().len(),
-        2,
+        (app.audit_files().len(), app.records().await.len()),
+        (1, 1),
         "already Pro must not analyse or record"
     );
     assert_eq!(app.memberships_of(ADA).await, 1);
@@ -234,7 +236,12 @@ async fn credits_left_is_denied_with_the_numbers_and_recorded() {
     assert_eq!(app.user_count().await, 0);
     let files = app.audit_files();
     assert!(files.iter().any(|f| f.ends_with("-deny.png")), "{files:?}");
-    assert!(files.iter().any(|f| f.ends_with("-deny.json")), "{files:?}");
+    let records = app.records().await;
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert!(
+        records[0].record_key().ends_with("-deny.json"),
+        "{records:?}"
+    );
 }
 
 #[tokio::test]
@@ -454,6 +461,7 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
     }
     assert_eq!(app.user_count().await, 0);
     assert!(app.audit_files().is_empty(), "{:?}", app.audit_files());
+    assert!(app.records().await.is_empty());
 }
 
 #[tokio::test]

@@ -499,9 +499,12 @@ async fn concurrent_duplicate_grants_on_aws_make_one_user() {
     .await;
     let place = place_with_bucket().await;
     let (bucket, store) = (place.bucket.clone(), place.store_id.clone());
+    let audit: Arc<dyn app::ssr::ports::AuditStore> =
+        Arc::new(S3AuditStore::new(s3_client().await, &bucket));
     let services = Arc::new(Services::new(
         Arc::new(directory_at(&moto::endpoint(), &store).await),
-        Arc::new(S3AuditStore::new(s3_client().await, &bucket)),
+        audit.clone(),
+        Arc::new(server::adapters::BlobIndex::new(audit)),
         Arc::new(analyzer_at(&bedrock).await),
         KeyRing::new(vec![Secret::new("m".into())], vec![]),
         RateLimiter::new(app::ssr::access::RateLimits {

@@ -1,7 +1,8 @@
 //! The server's integration tests, in one binary (one link on 2 cores instead of one per file):
 //! the real router on the embedded default, the AWS adapters at the wire, the gateway's own
 //! answers from the template, the Lambda path, the
-//! OCR fixtures, the workflow, members and policy over in-memory fakes, and one contract suite
+//! OCR fixtures, the workflow, members and policy over in-memory fakes, an old data directory
+//! moving to the record index, and one contract suite
 //! per port.
 
 mod api;
@@ -13,6 +14,7 @@ mod lambda;
 mod mail;
 mod members;
 mod ocr_fixtures;
+mod records;
 mod review;
 mod unseen;
 mod verify;

@@ -8,7 +8,7 @@ use crate::common::{
 };
 use app::api::Evidence;
 use http::StatusCode;
-use server::adapters::memory::{DirectoryOp, Failure};
+use server::adapters::memory::{AuditOp, DirectoryOp, Failure};
 
 const ADA: &str = "ada@example.com";
 
@@ -162,6 +162,60 @@ async fn an_approval_whose_grant_fails_is_a_503_and_stays_waiting() {
     let retried = settle(&app, "approve", ADMIN_KEY, body).await;
     assert_eq!(retried.status, StatusCode::OK, "{}", retried.text);
     assert_eq!(app.directory.membership_count(), 1);
+}
+
+#[tokio::test]
+async fn of_two_rulings_at_once_one_wins_and_the_other_gets_a_409() {
+    let app = spawn_with_fakes(two_emails());
+    let row = ada_waits(&app).await;
+    let body = serde_json::json!({ "recordKey": row["recordKey"] });
+    let (approved, denied) = futures::join!(
+        settle(&app, "approve", ADMIN_KEY, body.clone()),
+        settle(&app, "deny", ADMIN_KEY, body.clone())
+    );
+    let statuses = [approved.status, denied.status];
+    assert!(
+        statuses.contains(&StatusCode::OK) && statuses.contains(&StatusCode::CONFLICT),
+        "approve: {} {}; deny: {} {}",
+        approved.status,
+        approved.text,
+        denied.status,
+        denied.text
+    );
+    let winner_approved = approved.status == StatusCode::OK;
+    let record = &app.audit.records()[row["recordKey"].as_str().unwrap()];
+    assert_eq!(
+        record.settlement.as_ref().map(|s| s.approved),
+        Some(winner_approved)
+    );
+    assert_eq!(
+        app.directory.membership_count(),
+        usize::from(winner_approved)
+    );
+}
+
+#[tokio::test]
+async fn a_denial_whose_queue_entry_cannot_be_closed_does_not_lock_the_email() {
+    let app = spawn_with_fakes(two_emails());
+    let row = ada_waits(&app).await;
+    app.audit.fail(AuditOp::Reviews, Some(Failure::Unavailable));
+    let denied = settle(
+        &app,
+        "deny",
+        ADMIN_KEY,
+        serde_json::json!({ "recordKey": row["recordKey"] }),
+    )
+    .await;
+    assert_eq!(denied.status, StatusCode::OK, "{}", denied.text);
+    app.audit.fail(AuditOp::Reviews, None);
+    // The entry left behind names a settled record: it waits for nobody.
+    assert_eq!(
+        get(&app, "/reviews", ADMIN_KEY).await.body,
+        serde_json::json!([])
+    );
+    let next = ada_asks(&app).await;
+    assert_eq!(next.body["reason"], "several_emails", "{}", next.text);
+    assert_ne!(next.body["recordKey"], row["recordKey"]);
 }
 
 #[tokio::test]

@@ -147,7 +147,11 @@ impl AuditStore for MemoryAuditStore {
 
     async fn record(&self, key: &str) -> PortResult<Option<DecisionRecord>> {
         self.failures.check(AuditOp::Read).await?;
-        Ok(self.lock().records.get(key).cloned())
+        let record = self.lock().records.get(key).cloned();
+        // The answer comes back a moment after it was read, as over a network: requests joined
+        // in one task then interleave there, so a race between them is a real one.
+        tokio::task::yield_now().await;
+        Ok(record)
     }
 
     async fn screenshot(&self, key: &str) -> PortResult<Option<Vec<u8>>> {

@@ -115,12 +115,21 @@ pub fn spawn_with_fakes_and(
     configure(&mut config);
     let directory = Arc::new(MemoryDirectory::default());
     let audit = Arc::new(MemoryAuditStore::default());
+    // The index over the fake's objects: what the fake is told to fail fails through it too.
+    let index = Arc::new(server::adapters::BlobIndex::new(audit.clone()));
     let analyzer = Arc::new(ScriptedAnalyzer::new(evidence));
     let mailer = Arc::new(MemoryMailer::default());
-    let services =
-        services_over(&config, directory.clone(), audit.clone(), analyzer.clone()).with_notifier(
-            app::ssr::notify::Notifier::new(mailer.clone(), config.mail.notices.clone()),
-        );
+    let services = services_over(
+        &config,
+        directory.clone(),
+        audit.clone(),
+        index,
+        analyzer.clone(),
+    )
+    .with_notifier(app::ssr::notify::Notifier::new(
+        mailer.clone(),
+        config.mail.notices.clone(),
+    ));
     let router = Application::with_services(&config, services, test_leptos_options()).router;
     FakedApp {
         router,
@@ -307,7 +316,19 @@ impl TestApp {
         }
     }
 
-    /// The audit files written so far (names under screenshots/).
+    /// The screenshots written so far (names under screenshots/; the records are in the index).
+    /// The decision records in the app's record index, newest first.
+    pub async fn records(&self) -> Vec<app::api::DecisionRecord> {
+        use app::ssr::ports::{DecisionQuery, RecordIndex};
+        let index =
+            server::adapters::SqliteIndex::open(&self.data.path().join("records.sqlite")).unwrap();
+        let all = DecisionQuery {
+            limit: 10_000,
+            ..Default::default()
+        };
+        index.decisions(&all).await.unwrap().records
+    }
+
     pub fn audit_files(&self) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(self.data.path().join("screenshots"))
             .map(|dir| {
@@ -370,5 +391,34 @@ print(json.dumps(out))";
         subject: field("subject"),
         text: field("text"),
         html: field("html"),
+    }
+}
+
+/// A decision record with nothing read: `email`'s, at `at`, its screenshot at `screenshot_key`.
+pub fn decision_record(
+    email: &str,
+    verdict: app::api::Verdict,
+    at: &str,
+    screenshot_key: &str,
+) -> app::api::DecisionRecord {
+    app::api::DecisionRecord {
+        at: at.into(),
+        email: email.into(),
+        verdict,
+        reason: None,
+        message: String::new(),
+        evidence: None,
+        analyzer: "test".into(),
+        image_sha256: "00".into(),
+        screenshot_key: screenshot_key.into(),
+        timings: Default::default(),
+        applied: None,
+        error: None,
+        first_name: None,
+        last_name: None,
+        settlement: None,
+        mail_error: None,
+        similar_to: None,
+        revision: 0,
     }
 }

@@ -8,23 +8,9 @@ use server::adapters::FileAuditStore;
 
 fn record(email: &str, at: &str) -> DecisionRecord {
     DecisionRecord {
-        at: at.into(),
-        email: email.into(),
-        verdict: Verdict::Denied,
-        reason: None,
         message: "first".into(),
-        evidence: None,
         analyzer: "contract".into(),
-        image_sha256: "00".into(),
-        screenshot_key: "k".into(),
-        timings: Default::default(),
-        applied: None,
-        error: None,
-        first_name: None,
-        last_name: None,
-        settlement: None,
-        mail_error: None,
-        similar_to: None,
+        ..crate::common::decision_record(email, Verdict::Denied, at, "k")
     }
 }
 

@@ -4,3 +4,4 @@
 mod audit_store;
 mod directory;
 mod mailer;
+mod record_index;
