@@ -26,6 +26,17 @@ test('a member gets a code by mail, sends it with a depleted screenshot, is gran
   const row = page.locator('table.decisions tr[data-email="ada@example.com"]').first();
   await expect(row).toContainText('granted');
   await expect(row).toContainText('50 / 50');
+
+  // Found by email: only Ada's decisions are listed; an address with none lists nothing.
+  const decisions = page.locator('.decisions-card');
+  await decisions.locator('input[name="search-email"]').fill('ADA@example.com');
+  await decisions.getByRole('button', { name: 'Search' }).click();
+  const rows = decisions.locator('table.decisions tbody tr');
+  await expect(rows.locator('xpath=self::*[not(@data-email="ada@example.com")]')).toHaveCount(0);
+  await expect(rows.first()).toHaveAttribute('data-email', 'ada@example.com');
+  await decisions.locator('input[name="search-email"]').fill('nobody@example.com');
+  await decisions.getByRole('button', { name: 'Search' }).click();
+  await expect(decisions).toContainText('No decisions match.');
 });
 
 test('a pasted depleted screenshot is granted; a copy with another email waits beside it for an admin', async ({ page }) => {
