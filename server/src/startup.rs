@@ -179,12 +179,14 @@ fn record_index(
             {
                 if found != Default::default() {
                     println!(
-                        "indexed {} decisions, {} administrator actions, {} image claims and {} \
-                         waiting reviews from {} (the files stay)",
+                        "indexed {} decisions, {} administrator actions, {} image claims, {} \
+                         waiting reviews and {} granted images' likenesses from {} (the files \
+                         stay)",
                         found.decisions,
                         found.actions,
                         found.claims,
                         found.reviews,
+                        found.likenesses,
                         config.data_dir.display()
                     );
                 }

@@ -1,6 +1,7 @@
 //! The ports: what the workflows need from a directory, an audit store, an analyzer and a
 //! mailer. Each has a local adapter and an AWS adapter in the server crate.
 
+use super::likeness::{Likeness, LikenessEntry};
 use crate::api::{AdminAction, DecisionRecord, Evidence, Reason, Verdict};
 use async_trait::async_trait;
 
@@ -142,7 +143,8 @@ pub enum Claim {
 ///   (keys start with the time), and never a decision record;
 /// - `create_once` MUST write only when nothing is at the key and return `false`, changing
 ///   nothing, when something is (also when two race: exactly one wins); `read_once` MUST then
-///   give what the winner wrote; `keys_in(folder)` MUST name every key written under that
+///   give what the winner wrote; `remove_once(key)` MUST delete it (and succeed when nothing is
+///   there), after which `create_once` at that key writes again; `keys_in(folder)` MUST name every key written under that
 ///   folder (a prefix ending in `/`), once, whatever the number of pages, and `[]` for none.
 #[async_trait]
 pub trait AuditStore: Send + Sync {
@@ -175,6 +177,8 @@ pub trait AuditStore: Send + Sync {
     async fn create_once(&self, key: &str, bytes: &[u8]) -> PortResult<bool>;
     /// The small object `create_once` wrote at `key`, if any.
     async fn read_once(&self, key: &str) -> PortResult<Option<Vec<u8>>>;
+    /// Deletes the small object at `key`, if there is one.
+    async fn remove_once(&self, key: &str) -> PortResult<()>;
     /// Every key under `folder` (ends in `/`), in no promised order.
     async fn keys_in(&self, folder: &str) -> PortResult<Vec<String>>;
 }
@@ -219,7 +223,17 @@ pub struct DecisionPage {
 /// - `claim_image` MUST give `Fresh` to the first claimant, `SameOwner` to that email again and
 ///   `OtherOwner(first)` to anyone else, also when claims race, and never leave a claim without
 ///   its owner; `image_owner` MUST then name the first claimant;
-/// - `recent_actions(n)` MUST return at most `n` of the actions `put_action` wrote, newest first.
+/// - `recent_actions(n)` MUST return at most `n` of the actions `put_action` wrote, newest first;
+/// - `reserve_likeness(e)` MUST keep `e` under its band keys (`Likeness::band_keys`) and return
+///   `true`, or return `false` and change nothing when an entry of that `sha256` is kept (also
+///   when two race: exactly one wins); `release_likeness(sha, email)` MUST remove the entry only
+///   when it is `email`'s, and succeed when there is none;
+/// - `likeness_candidates(l)` MUST return kept entries that share at least one of
+///   `l.band_keys()`, never one that shares none, at most `LIKENESS_CANDIDATES` of them, reading at most the
+///   newest `LIKENESS_PER_KEY` entries of each key, ranked by `rank_candidates` (the keys
+///   fewest share count most): an image sharing every key of `l`, half of them with no other
+///   entry, MUST come first however many later entries share the other half. Entries whose aspect is not close to `l`'s are never alike and MAY be left out.
+///   (The adapter over an audit store reads every entry: it has no index to seek.)
 #[async_trait]
 pub trait RecordIndex: Send + Sync {
     async fn put_decision(&self, record: &DecisionRecord) -> PortResult<()>;
@@ -237,6 +251,37 @@ pub trait RecordIndex: Send + Sync {
     async fn recent_actions(&self, limit: usize) -> PortResult<Vec<AdminAction>>;
     async fn image_owner(&self, sha256: &str) -> PortResult<Option<String>>;
     async fn claim_image(&self, sha256: &str, email: &str) -> PortResult<Claim>;
+    /// Keeps a granted (or about to be granted) image's likeness; `false` when its pixels are kept.
+    async fn reserve_likeness(&self, entry: &LikenessEntry) -> PortResult<bool>;
+    /// Removes `email`'s entry of these pixels (a reservation whose grant did not happen).
+    async fn release_likeness(&self, sha256: &str, email: &str) -> PortResult<()>;
+    /// The kept entries that share the most of `likeness`'s band keys, a bounded number of them.
+    async fn likeness_candidates(&self, likeness: &Likeness) -> PortResult<Vec<LikenessEntry>>;
+}
+
+/// How many entries `likeness_candidates` returns at most, and reads of each key.
+pub const LIKENESS_CANDIDATES: usize = 8;
+pub const LIKENESS_PER_KEY: usize = 16;
+
+/// Orders the entries read for `likeness_candidates` and keeps the first `LIKENESS_CANDIDATES`.
+/// `read` is, per key, the entries read under it (each entry names itself, larger: newer). A key
+/// shared by few counts for more: the page chrome every screenshot shares says little, the
+/// cells only one image has say much, so an early image is not crowded out by later look-alikes.
+pub fn rank_candidates<T: Ord + Clone>(read: impl IntoIterator<Item = Vec<T>>) -> Vec<T> {
+    let mut scores = std::collections::BTreeMap::<T, f64>::new();
+    for entries in read {
+        let weight = 1.0 / entries.len().max(1) as f64;
+        for entry in entries {
+            *scores.entry(entry).or_default() += weight;
+        }
+    }
+    let mut ranked: Vec<(f64, T)> = scores.into_iter().map(|(t, s)| (s, t)).collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| b.1.cmp(&a.1)));
+    ranked
+        .into_iter()
+        .take(LIKENESS_CANDIDATES)
+        .map(|(_, t)| t)
+        .collect()
 }
 
 /// An image ready for analysis: decoded within limits, downscaled and re-encoded as PNG.
@@ -248,7 +293,7 @@ pub struct NormalisedImage {
     /// SHA-256 of the normalised pixels (hex): the same picture gives the same hash.
     pub sha256: String,
     /// What near-duplicates are found by (`likeness`).
-    pub likeness: super::likeness::Likeness,
+    pub likeness: Likeness,
 }
 
 /// Reads evidence off a screenshot. Never decides.

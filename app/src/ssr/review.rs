@@ -117,7 +117,9 @@ impl Services {
             {
                 tracing::warn!(cause = %CauseChain(&e), %key, "could not claim the image");
             }
-            if let Err(e) = super::likeness::remember_stored(&*self.audit, &record).await {
+            if let Err(e) =
+                super::likeness::remember_stored(&*self.audit, &*self.index, &record).await
+            {
                 tracing::warn!(cause = %CauseChain(&e), %key, "could not remember the image");
             }
             self.update_record(&key, &record).await;

@@ -4,7 +4,7 @@
 use super::deadline;
 use super::decision::{decide, Decision};
 use super::error::{AppError, AppResult, CauseChain, Field};
-use super::likeness;
+use super::likeness::{self, LikenessEntry};
 use super::normalise::{check_upload, normalise};
 use super::ports::{Claim, NewUser, NormalisedImage, PortError};
 use super::{Role, Services};
@@ -170,133 +170,160 @@ impl Services {
         let normalise_ms = t.elapsed().as_millis() as u64;
 
         let owner = self.index.image_owner(&image.sha256).await?;
+        let stem = record_stem(&person.email, &image);
         let mut similar_to = None;
-        let (decision, evidence, analyze_ms) = match owner {
-            Some(owner) if owner != person.email.as_str() => (reused(), None, 0),
-            _ => {
-                let t = Instant::now();
-                let reading = self.analyzer.analyze(&image);
-                let evidence =
-                    deadline::within(deadline::GRANT_RESERVE, "the screenshot reader", reading)
-                        .await?;
-                let analyze_ms = t.elapsed().as_millis() as u64;
-                drop(slot);
-                let mut decision = decide(&evidence, &person.email);
-                if decision.verdict != Verdict::Denied {
-                    if let Some(earlier) = likeness::granted_to_another(
-                        &*self.audit,
-                        &image.likeness,
-                        person.email.as_str(),
-                    )
-                    .await?
-                    {
-                        // A review for another reason keeps it; either way the administrator
-                        // sees the two screenshots side by side.
-                        if decision.verdict == Verdict::Granted {
-                            decision = Decision::review(
-                                Reason::SimilarScreenshot,
-                                "it looks almost the same as a screenshot another account was \
-                                 granted with.",
-                            );
+        // Kept before the grant, so that a near-duplicate racing this request sees it.
+        let mut reserved = None;
+        let outcome = async {
+            let (decision, evidence, analyze_ms) = match owner {
+                Some(owner) if owner != person.email.as_str() => (reused(), None, 0),
+                _ => {
+                    let t = Instant::now();
+                    let reading = self.analyzer.analyze(&image);
+                    let evidence =
+                        deadline::within(deadline::GRANT_RESERVE, "the screenshot reader", reading)
+                            .await?;
+                    let analyze_ms = t.elapsed().as_millis() as u64;
+                    drop(slot);
+                    let mut decision = decide(&evidence, &person.email);
+                    if decision.verdict == Verdict::Granted {
+                        let entry = LikenessEntry {
+                            sha256: image.sha256.clone(),
+                            email: person.email.to_string(),
+                            screenshot_key: format!("{stem}.png"),
+                            likeness: image.likeness.clone(),
+                        };
+                        if self.index.reserve_likeness(&entry).await? {
+                            reserved = Some(entry);
                         }
-                        similar_to = Some(earlier.screenshot_key);
                     }
-                }
-                if decision.verdict == Verdict::Granted && !self.seat_left().await? {
-                    decision = Decision::review(
-                        Reason::NoSeatLeft,
-                        "your screenshot qualifies, but every Kiro Pro seat the organisation \
-                         pays for is taken.",
-                    );
-                }
-                if decision.verdict == Verdict::Granted {
-                    if let Claim::OtherOwner(_) = self
-                        .index
-                        .claim_image(&image.sha256, person.email.as_str())
+                    if decision.verdict != Verdict::Denied {
+                        if let Some(earlier) = likeness::granted_to_another(
+                            &*self.index,
+                            &image.likeness,
+                            person.email.as_str(),
+                        )
                         .await?
-                    {
-                        decision = reused();
+                        {
+                            // A review for another reason keeps it; either way the administrator
+                            // sees the two screenshots side by side.
+                            if decision.verdict == Verdict::Granted {
+                                decision = Decision::review(
+                                    Reason::SimilarScreenshot,
+                                    "it looks almost the same as a screenshot another account was \
+                                     granted with.",
+                                );
+                            }
+                            similar_to = Some(earlier.screenshot_key);
+                        }
                     }
+                    if decision.verdict == Verdict::Granted && !self.seat_left().await? {
+                        decision = Decision::review(
+                            Reason::NoSeatLeft,
+                            "your screenshot qualifies, but every Kiro Pro seat the organisation \
+                             pays for is taken.",
+                        );
+                    }
+                    if decision.verdict == Verdict::Granted {
+                        if let Claim::OtherOwner(_) = self
+                            .index
+                            .claim_image(&image.sha256, person.email.as_str())
+                            .await?
+                        {
+                            decision = reused();
+                        }
+                    }
+                    (decision, Some(evidence), analyze_ms)
                 }
-                (decision, Some(evidence), analyze_ms)
-            }
-        };
-
-        let stem = record_stem(&person.email, &image, decision.verdict);
-        let mut record = DecisionRecord {
-            at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            email: person.email.to_string(),
-            first_name: person.first.as_ref().map(|n| n.as_str().to_owned()),
-            last_name: person.last.as_ref().map(|n| n.as_str().to_owned()),
-            verdict: decision.verdict,
-            reason: decision.reason,
-            message: decision.message.clone(),
-            evidence,
-            analyzer: self.analyzer.name(),
-            image_sha256: image.sha256.clone(),
-            screenshot_key: format!("{stem}.png"),
-            timings: Timings {
-                normalise_ms,
-                analyze_ms,
-                total_ms: 0,
-            },
-            applied: (decision.verdict == Verdict::Granted).then_some(false),
-            error: None,
-            settlement: None,
-            mail_error: None,
-            similar_to,
-            revision: 0,
-        };
-        let record_key = record.record_key();
-        self.audit
-            .put_screenshot(&record.screenshot_key, &image.png, "image/png")
-            .await?;
-        record.timings.total_ms = started.elapsed().as_millis() as u64;
-        self.index.put_decision(&record).await?;
-        if decision.verdict == Verdict::Review
-            && !self
-                .index
-                .open_review(person.email.as_str(), &record_key)
-                .await?
-        {
-            // Another request for this email got into the queue first; this record stays on file.
-            tracing::info!(email = %person.email, key = %record_key, "a review was already waiting");
-        }
-
-        if decision.verdict == Verdict::Granted {
-            let granted = self.grant_noted(&person, &mut record).await;
+            };
+            let stem = match decision.verdict {
+                Verdict::Denied => format!("{stem}-deny"),
+                Verdict::Review => format!("{stem}-review"),
+                Verdict::Granted | Verdict::AlreadyPro => stem,
+            };
+            let mut record = DecisionRecord {
+                at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                email: person.email.to_string(),
+                first_name: person.first.as_ref().map(|n| n.as_str().to_owned()),
+                last_name: person.last.as_ref().map(|n| n.as_str().to_owned()),
+                verdict: decision.verdict,
+                reason: decision.reason,
+                message: decision.message.clone(),
+                evidence,
+                analyzer: self.analyzer.name(),
+                image_sha256: image.sha256.clone(),
+                screenshot_key: format!("{stem}.png"),
+                timings: Timings {
+                    normalise_ms,
+                    analyze_ms,
+                    total_ms: 0,
+                },
+                applied: (decision.verdict == Verdict::Granted).then_some(false),
+                error: None,
+                settlement: None,
+                mail_error: None,
+                similar_to,
+                revision: 0,
+            };
+            let record_key = record.record_key();
+            self.audit
+                .put_screenshot(&record.screenshot_key, &image.png, "image/png")
+                .await?;
             record.timings.total_ms = started.elapsed().as_millis() as u64;
-            self.update_record(&record_key, &record).await;
-            granted?;
-            let remembered = likeness::remember(
-                &*self.audit,
-                &image.sha256,
-                &image.likeness,
-                person.email.as_str(),
-                &record.screenshot_key,
-            );
-            if let Err(e) = remembered.await {
-                tracing::warn!(cause = %CauseChain(&e), key = %record_key, "could not remember the granted image");
+            self.index.put_decision(&record).await?;
+            if decision.verdict == Verdict::Review
+                && !self
+                    .index
+                    .open_review(person.email.as_str(), &record_key)
+                    .await?
+            {
+                // Another request for this email got into the queue first; this record stays on file.
+                tracing::info!(email = %person.email, key = %record_key, "a review was already waiting");
             }
+
+            if decision.verdict == Verdict::Granted {
+                let granted = self.grant_noted(&person, &mut record).await;
+                record.timings.total_ms = started.elapsed().as_millis() as u64;
+                self.update_record(&record_key, &record).await;
+                granted?;
+            }
+            self.notify_decision(&record_key, &mut record).await;
+            super::metrics::decision(decision.verdict, decision.reason);
+            tracing::info!(
+                email = %person.email,
+                verdict = ?decision.verdict,
+                reason = ?decision.reason,
+                analyzer = %record.analyzer,
+                total_ms = record.timings.total_ms,
+                "decision"
+            );
+            Ok::<_, AppError>(CheckOutcome {
+                verdict: decision.verdict,
+                reason: decision.reason,
+                message: decision.message,
+                email: person.email.to_string(),
+                counters: record.evidence.map(|e| e.counters).unwrap_or_default(),
+                record_key: Some(record_key),
+            })
         }
-        self.notify_decision(&record_key, &mut record).await;
-        super::metrics::decision(decision.verdict, decision.reason);
-        tracing::info!(
-            email = %person.email,
-            verdict = ?decision.verdict,
-            reason = ?decision.reason,
-            analyzer = %record.analyzer,
-            total_ms = record.timings.total_ms,
-            "decision"
-        );
-        Ok(CheckOutcome {
-            verdict: decision.verdict,
-            reason: decision.reason,
-            message: decision.message,
-            email: person.email.to_string(),
-            counters: record.evidence.map(|e| e.counters).unwrap_or_default(),
-            record_key: Some(record_key),
-        })
+        .await;
+        if !matches!(&outcome, Ok(o) if o.verdict == Verdict::Granted) {
+            self.release(reserved.take()).await;
+        }
+        outcome
+    }
+
+    /// Removes a likeness kept for a grant that did not happen (a failure is logged: a kept
+    /// entry only sends a near-duplicate of another account to review).
+    async fn release(&self, reserved: Option<LikenessEntry>) {
+        let Some(entry) = reserved else { return };
+        if let Err(e) = self
+            .index
+            .release_likeness(&entry.sha256, &entry.email)
+            .await
+        {
+            tracing::warn!(cause = %CauseChain(&e), sha256 = %entry.sha256, "could not release a likeness");
+        }
     }
 
     /// Create (or find) a user and put them in the group. Administrators only.
@@ -469,16 +496,11 @@ fn vanished(what: &str) -> AppError {
 /// person, and never the key of an earlier record (the milliseconds and a per-process sequence
 /// number `nn` keep even the same image sent twice at once apart; an overwrite would lose
 /// a settled review).
-fn record_stem(email: &EmailAddress, image: &NormalisedImage, verdict: Verdict) -> String {
+fn record_stem(email: &EmailAddress, image: &NormalisedImage) -> String {
     let ts = chrono::Utc::now().format("%Y%m%d-%H%M%S%3f");
     let seq = next_sequence();
-    let suffix = match verdict {
-        Verdict::Denied => "-deny",
-        Verdict::Review => "-review",
-        Verdict::Granted | Verdict::AlreadyPro => "",
-    };
     format!(
-        "screenshots/{ts}{seq:02}-{}-{}{suffix}",
+        "screenshots/{ts}{seq:02}-{}-{}",
         sanitise_for_key(email.as_str()),
         &image.sha256[..8]
     )

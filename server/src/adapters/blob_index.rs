@@ -5,7 +5,9 @@
 //! settled or missing record never holds the queue, and one marker object per revision
 //! (`rulings/{record}.{revision}`, written once) lets one conditional update win.
 
+use super::blob_likeness;
 use app::api::{AdminAction, DecisionRecord};
+use app::ssr::likeness::{Likeness, LikenessEntry};
 use app::ssr::ports::{AuditStore, Claim, DecisionPage, DecisionQuery, PortResult, RecordIndex};
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
@@ -160,5 +162,17 @@ impl RecordIndex for BlobIndex {
 
     async fn claim_image(&self, sha256: &str, email: &str) -> PortResult<Claim> {
         self.audit.claim_image(sha256, email).await
+    }
+
+    async fn reserve_likeness(&self, entry: &LikenessEntry) -> PortResult<bool> {
+        blob_likeness::reserve(&*self.audit, entry).await
+    }
+
+    async fn release_likeness(&self, sha256: &str, email: &str) -> PortResult<()> {
+        blob_likeness::release(&*self.audit, sha256, email).await
+    }
+
+    async fn likeness_candidates(&self, likeness: &Likeness) -> PortResult<Vec<LikenessEntry>> {
+        blob_likeness::candidates(&*self.audit, likeness).await
     }
 }

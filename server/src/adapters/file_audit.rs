@@ -251,6 +251,13 @@ impl AuditStore for FileAuditStore {
         read_if_there(self.path(key)?).await
     }
 
+    async fn remove_once(&self, key: &str) -> PortResult<()> {
+        match tokio::fs::remove_file(self.path(key)?).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io("removing")(e)),
+            _ => Ok(()),
+        }
+    }
+
     async fn keys_in(&self, folder: &str) -> PortResult<Vec<String>> {
         let dir = self.path(folder)?;
         let folder = folder.to_owned();

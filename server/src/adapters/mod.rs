@@ -3,6 +3,7 @@
 
 pub mod aws;
 pub mod blob_index;
+pub mod blob_likeness;
 pub mod file_audit;
 pub mod mail_message;
 pub mod memory;
@@ -12,6 +13,7 @@ pub mod ppocr;
 pub mod smtp;
 pub mod sqlite_directory;
 pub mod sqlite_index;
+pub mod sqlite_likeness;
 pub mod tesseract;
 
 pub use blob_index::BlobIndex;

@@ -3,7 +3,10 @@
 //! their record; actions; image claims. Conditional updates and the queue run in transactions.
 //! Migrations are `server/migrations/records/*.sql`, applied in order by `PRAGMA user_version`.
 
+use super::blob_likeness::StoredLikeness;
+use super::sqlite_likeness;
 use app::api::{AdminAction, DecisionRecord};
+use app::ssr::likeness::{Likeness, LikenessEntry};
 use app::ssr::ports::{Claim, DecisionPage, DecisionQuery, PortError, PortResult, RecordIndex};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, ToSql, Transaction, TransactionBehavior};
@@ -11,7 +14,10 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// The schema's steps, oldest first; `PRAGMA user_version` says how many are applied.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/records/0001_records.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/records/0001_records.sql"),
+    include_str!("../../migrations/records/0002_likeness.sql"),
+];
 
 /// Our name for this port in messages.
 const SERVICE: &str = "the record index";
@@ -28,6 +34,7 @@ pub struct Imported {
     pub actions: usize,
     pub claims: usize,
     pub reviews: usize,
+    pub likenesses: usize,
 }
 
 impl SqliteIndex {
@@ -63,23 +70,27 @@ impl SqliteIndex {
     }
 
     /// Indexes the records an older data directory kept as files (`screenshots/*.json`,
-    /// `actions/*.json`, `claims/*`; waiting reviews are queued again, oldest first), once: a
-    /// later start finds it done and returns `None`. Nothing is deleted; a file that does not
-    /// read is skipped with a warning; what the index already has is kept.
+    /// `actions/*.json`, `claims/*`; waiting reviews are queued again, oldest first; the granted
+    /// images' likenesses, `similar/*.json`), each part once: a later start finds it done and
+    /// returns `None`. Nothing is deleted; a file that does not read is skipped with a warning;
+    /// what the index already has is kept.
     pub fn import_files(&self, root: &Path) -> anyhow::Result<Option<Imported>> {
         let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let done: Option<String> = tx
-            .query_row(
-                "SELECT value FROM meta WHERE name = 'imported_files'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if done.is_some() {
+        let records_done = done(&tx, "imported_files")?;
+        let likeness_done = done(&tx, "imported_likeness")?;
+        if records_done && likeness_done {
             return Ok(None);
         }
         let mut imported = Imported::default();
+        if !likeness_done {
+            imported.likenesses = import_likenesses(&tx, root)?;
+            mark_done(&tx, "imported_likeness")?;
+        }
+        if records_done {
+            tx.commit()?;
+            return Ok(Some(imported));
+        }
         let mut waiting = Vec::new();
         for (path, bytes) in files_in(&root.join("screenshots"), Some("json"))? {
             match serde_json::from_slice::<DecisionRecord>(&bytes) {
@@ -118,13 +129,40 @@ impl SqliteIndex {
                 params![record.email, record.record_key()],
             )?;
         }
-        tx.execute(
-            "INSERT INTO meta (name, value) VALUES ('imported_files', ?1)",
-            [chrono::Utc::now().to_rfc3339()],
-        )?;
+        mark_done(&tx, "imported_files")?;
         tx.commit()?;
         Ok(Some(imported))
     }
+}
+
+/// Whether the one-time step `name` has been done (`meta`).
+fn done(tx: &Transaction, name: &str) -> rusqlite::Result<bool> {
+    tx.query_row("SELECT 1 FROM meta WHERE name = ?1", [name], |_| Ok(()))
+        .optional()
+        .map(|row| row.is_some())
+}
+
+fn mark_done(tx: &Transaction, name: &str) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO meta (name, value) VALUES (?1, ?2)",
+        params![name, chrono::Utc::now().to_rfc3339()],
+    )?;
+    Ok(())
+}
+
+/// The likenesses an older data directory kept as `similar/{aspect}-{sha256}.json`.
+fn import_likenesses(tx: &Transaction, root: &Path) -> anyhow::Result<usize> {
+    let mut count = 0;
+    for (path, bytes) in files_in(&root.join("similar"), Some("json"))? {
+        let entry = file_name(&path)
+            .strip_suffix(".json")
+            .and_then(|name| StoredLikeness::parse(name.get(7..)?, &bytes));
+        match entry {
+            Some(entry) => count += usize::from(sqlite_likeness::insert(tx, &entry)?),
+            None => tracing::warn!(path = %path.display(), "not a likeness"),
+        }
+    }
+    Ok(count)
 }
 
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
@@ -450,5 +488,23 @@ impl RecordIndex for SqliteIndex {
             })
         })
         .await
+    }
+
+    async fn reserve_likeness(&self, entry: &LikenessEntry) -> PortResult<bool> {
+        let entry = entry.clone();
+        self.with(move |tx| sqlite_likeness::insert(tx, &entry))
+            .await
+    }
+
+    async fn release_likeness(&self, sha256: &str, email: &str) -> PortResult<()> {
+        let (sha256, email) = (sha256.to_owned(), email.to_owned());
+        self.with(move |tx| sqlite_likeness::remove(tx, &sha256, &email))
+            .await
+    }
+
+    async fn likeness_candidates(&self, likeness: &Likeness) -> PortResult<Vec<LikenessEntry>> {
+        let likeness = likeness.clone();
+        self.with(move |tx| sqlite_likeness::candidates(tx, &likeness))
+            .await
     }
 }

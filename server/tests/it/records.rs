@@ -63,8 +63,26 @@ async fn old_data_dir(root: &Path) -> Vec<DecisionRecord> {
         Claim::Fresh
     );
     std::fs::write(root.join("claims/sha-half"), b"").unwrap();
+    // A granted image's likeness as the earlier version wrote it, and one cut short.
+    use base64::Engine;
+    let cells = base64::engine::general_purpose::STANDARD.encode(old_cells());
+    std::fs::create_dir_all(root.join("similar")).unwrap();
+    std::fs::write(
+        root.join("similar/001600-sha-1.json"),
+        format!(
+            r#"{{"email":"ada@example.com","screenshotKey":"{}","aspect":1600,"cells":"{cells}"}}"#,
+            records[0].screenshot_key
+        ),
+    )
+    .unwrap();
+    std::fs::write(root.join("similar/001600-sha-cut.json"), b"{\"email\":").unwrap();
     std::fs::write(root.join("screenshots/20260305-100000-broken.json"), b"{").unwrap();
     records
+}
+
+/// The old likeness's grid: a gradient.
+fn old_cells() -> Vec<u8> {
+    (0..1024).map(|i| (i / 4) as u8).collect()
 }
 
 async fn admin_page(root: &Path) -> serde_json::Value {
@@ -119,6 +137,21 @@ async fn an_old_data_directory_is_indexed_once_and_its_admin_page_shows_its_hist
         index.image_owner("sha-1").await.unwrap().as_deref(),
         Some("ada@example.com")
     );
+    let candidates = index
+        .likeness_candidates(&app::ssr::likeness::Likeness {
+            aspect: 1600,
+            cells: old_cells(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        candidates
+            .iter()
+            .map(|e| (e.sha256.as_str(), e.email.as_str()))
+            .collect::<Vec<_>>(),
+        [("sha-1", "ada@example.com")]
+    );
+    assert_eq!(candidates[0].screenshot_key, records[0].screenshot_key);
     // The claim that names nobody is not carried over to deny its rightful owner.
     assert_eq!(
         index
@@ -150,8 +183,14 @@ async fn the_first_import_counts_what_it_indexed() {
         .unwrap()
         .expect("a first import");
     assert_eq!(
-        (found.decisions, found.actions, found.claims, found.reviews),
-        (3, 1, 1, 1)
+        (
+            found.decisions,
+            found.actions,
+            found.claims,
+            found.reviews,
+            found.likenesses
+        ),
+        (3, 1, 1, 1, 1)
     );
 }
 

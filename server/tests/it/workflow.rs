@@ -190,6 +190,61 @@ async fn racing_identical_grants_take_the_conflict_branches_and_make_one_seat() 
     );
 }
 
+/// Ada and Bob send pages that differ only in the email at once: Ada's grant waits in
+/// CreateGroupMembership (for a second caller, 5 s at most) before her image is remembered
+/// after the grant, so Bob's check must see her reservation.
+#[tokio::test]
+async fn racing_near_duplicates_do_not_both_get_a_seat() {
+    const BOB: &str = "bob@example.com";
+    let app = spawn_with_fakes(depleted(ADA));
+    let bob_page = fixture("bob-depleted-light.png");
+    let bob_sha = app::ssr::normalise::normalise(&bob_page).unwrap().sha256;
+    app.analyzer.answer_for(&bob_sha, depleted(BOB));
+    app.directory.rendezvous(DirectoryOp::AddMember, 2);
+    let bob_asks = send(&app.router, check_request(Some(MEMBER_KEY), BOB, &bob_page));
+    let (ada, bob) = tokio::join!(ada_asks(&app), bob_asks);
+    let verdicts = [&ada.body["verdict"], &bob.body["verdict"]];
+    assert_eq!(
+        verdicts.iter().filter(|v| **v == "granted").count(),
+        1,
+        "{}\n{}",
+        ada.text,
+        bob.text
+    );
+    let reviewed = if ada.body["verdict"] == "review" {
+        &ada
+    } else {
+        &bob
+    };
+    assert_eq!(
+        reviewed.body["reason"], "similar_screenshot",
+        "{}",
+        reviewed.text
+    );
+    assert_eq!(app.directory.membership_count(), 1);
+}
+
+/// A likeness is kept before the grant and let go when the grant does not happen: after Ada's
+/// grant failed, Bob's page (alike to hers) is granted, not sent to review beside it.
+#[tokio::test]
+async fn a_grant_that_failed_keeps_no_likeness() {
+    const BOB: &str = "bob@example.com";
+    let app = spawn_with_fakes(depleted(ADA));
+    app.directory
+        .fail(DirectoryOp::AddMember, Some(Failure::Unavailable));
+    let ada = ada_asks(&app).await;
+    assert_eq!(ada.status, StatusCode::SERVICE_UNAVAILABLE, "{}", ada.text);
+    app.directory.fail(DirectoryOp::AddMember, None);
+
+    app.analyzer.answer(depleted(BOB));
+    let bob = send(
+        &app.router,
+        check_request(Some(MEMBER_KEY), BOB, &fixture("bob-depleted-light.png")),
+    )
+    .await;
+    assert_eq!(bob.body["verdict"], "granted", "{}", bob.text);
+}
+
 /// Ada's request as Lambda hands it over: with the invocation's deadline `after` from now.
 fn ada_on_lambda(after: std::time::Duration) -> http::Request<axum::body::Body> {
     let mut request = check_request(Some(MEMBER_KEY), ADA, &fixture("depleted-light.png"));

@@ -280,6 +280,18 @@ impl AuditStore for S3AuditStore {
         self.get(key).await
     }
 
+    async fn remove_once(&self, key: &str) -> PortResult<()> {
+        // S3 answers a delete of a missing key with success.
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| port_error(SERVICE, e))?;
+        Ok(())
+    }
+
     async fn keys_in(&self, folder: &str) -> PortResult<Vec<String>> {
         self.keys_under(folder).await
     }

@@ -1,9 +1,11 @@
-//! A scripted analyzer: answers with the evidence it was given, or fails as told.
+//! A scripted analyzer: answers with the evidence it was given (for one image, or for all), or
+//! fails as told.
 
 use super::{Failure, Failures};
 use app::api::Evidence;
 use app::ssr::ports::{Analyzer, NormalisedImage, PortResult};
 use async_trait::async_trait;
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -12,6 +14,8 @@ struct Analyze;
 #[derive(Debug)]
 pub struct ScriptedAnalyzer {
     evidence: Mutex<Evidence>,
+    /// Answers for particular images, by the normalised image's hash.
+    per_image: Mutex<HashMap<String, Evidence>>,
     failures: Failures<Analyze>,
     calls: Mutex<usize>,
 }
@@ -21,6 +25,7 @@ impl ScriptedAnalyzer {
     pub fn new(evidence: Evidence) -> Self {
         Self {
             evidence: Mutex::new(evidence),
+            per_image: Mutex::default(),
             failures: Failures::new("the screenshot reader"),
             calls: Mutex::new(0),
         }
@@ -28,6 +33,14 @@ impl ScriptedAnalyzer {
 
     pub fn answer(&self, evidence: Evidence) {
         *self.evidence.lock().unwrap_or_else(|p| p.into_inner()) = evidence;
+    }
+
+    /// Answers the image whose normalised hash is `sha256` with `evidence` from now on.
+    pub fn answer_for(&self, sha256: &str, evidence: Evidence) {
+        self.per_image
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(sha256.to_owned(), evidence);
     }
 
     /// Makes every analysis fail from now on (`None`: work again).
@@ -47,9 +60,17 @@ impl Analyzer for ScriptedAnalyzer {
         "scripted".into()
     }
 
-    async fn analyze(&self, _image: &NormalisedImage) -> PortResult<Evidence> {
+    async fn analyze(&self, image: &NormalisedImage) -> PortResult<Evidence> {
         *self.calls.lock().unwrap_or_else(|p| p.into_inner()) += 1;
         self.failures.check(Analyze).await?;
+        if let Some(evidence) = self
+            .per_image
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&image.sha256)
+        {
+            return Ok(evidence.clone());
+        }
         Ok(self
             .evidence
             .lock()

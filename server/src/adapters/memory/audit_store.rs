@@ -223,6 +223,12 @@ impl AuditStore for MemoryAuditStore {
         Ok(self.lock().small_objects.get(key).cloned())
     }
 
+    async fn remove_once(&self, key: &str) -> PortResult<()> {
+        self.failures.check(AuditOp::Codes).await?;
+        self.lock().small_objects.remove(key);
+        Ok(())
+    }
+
     async fn keys_in(&self, folder: &str) -> PortResult<Vec<String>> {
         self.failures.check(AuditOp::Codes).await?;
         let state = self.lock();

@@ -170,7 +170,8 @@ async fn audit_store_contract(store: &dyn AuditStore) {
     small_objects_contract(store).await;
 }
 
-/// `create_once`, `read_once`, `keys_in`: what the one-time codes are kept with.
+/// `create_once`, `read_once`, `remove_once`, `keys_in`: what the one-time codes and the
+/// blob index's likenesses are kept with.
 async fn small_objects_contract(store: &dyn AuditStore) {
     assert!(store.keys_in("codes/a1/").await.unwrap().is_empty());
     assert_eq!(store.read_once("codes/a1/1.json").await.unwrap(), None);
@@ -199,6 +200,21 @@ async fn small_objects_contract(store: &dyn AuditStore) {
             .map(|i| format!("codes/a1/{i}.json"))
             .collect::<Vec<_>>()
     );
+
+    // Removed, it is gone from reads and listings and can be written again; removing what is
+    // not there succeeds.
+    store.remove_once("codes/a1/1.json").await.unwrap();
+    store.remove_once("codes/a1/1.json").await.unwrap();
+    assert_eq!(store.read_once("codes/a1/1.json").await.unwrap(), None);
+    assert!(!store
+        .keys_in("codes/a1/")
+        .await
+        .unwrap()
+        .contains(&"codes/a1/1.json".to_owned()));
+    assert!(store
+        .create_once("codes/a1/1.json", b"again")
+        .await
+        .unwrap());
 
     // Racing writers of one key: exactly one wins, and it is its bytes that stay.
     let writes = (0..6u8)

@@ -3,5 +3,6 @@
 
 mod audit_store;
 mod directory;
+mod likeness;
 mod mailer;
 mod record_index;
