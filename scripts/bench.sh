@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prints the figures quoted in the README: bundle size (brotli), server overhead, analyzer
-# accuracy and speed, the server's peak memory (scripts/bench-memory.sh), and the page in
+# accuracy and speed, the record index at scale, the server's peak memory (scripts/bench-memory.sh), and the page in
 # Chromium: bytes downloaded and time to hydrated, unthrottled and on Fast 4G
 # (scripts/bench-pages.mjs). Builds the release site first if it is not there.
 set -euo pipefail
@@ -22,6 +22,7 @@ for (const f of fs.readdirSync(dir).filter((f) => /\.(wasm|js|css)$/.test(f))) {
 console.log(`browser bundle (wasm + js + css): ${(raw / 1024).toFixed(0)} KB raw, ${(br / 1024).toFixed(0)} KB brotli  (target <= 200 KB)`);
 '
 cargo bench -p server --bench figures
+cargo bench -p server --bench scale # the record index at 1,000 / 10,000 / 100,000 (KIRO_SCALE_SIZES)
 bash scripts/bench-memory.sh
 
 # The page in Chromium, against the release server (the musl build CI makes, or target/release).

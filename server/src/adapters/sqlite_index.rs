@@ -424,7 +424,9 @@ impl RecordIndex for SqliteIndex {
     async fn waiting_reviews(&self) -> PortResult<Vec<DecisionRecord>> {
         self.with(|tx| {
             let mut statement = tx.prepare(
-                "SELECT d.record FROM reviews r JOIN decisions d ON d.key = r.record_key
+                // CROSS JOIN keeps the queue the outer loop: SQLite would otherwise walk every
+                // decision by time to find the few queued ones.
+                "SELECT d.record FROM reviews r CROSS JOIN decisions d ON d.key = r.record_key
                  WHERE d.waiting = 1 ORDER BY d.at, d.key",
             )?;
             let rows = statement
