@@ -15,6 +15,11 @@ pub const MAX_PICKED_FILE_BYTES: usize = 25 * 1024 * 1024;
 pub const TARGET_LONG_SIDE: u32 = 1600;
 /// Largest width or height the server will decode.
 pub const MAX_IMAGE_SIDE: u32 = 10_000;
+/// Most pixels the server will decode: an 8K screen (7680 × 4320) with room to spare. Decoding
+/// holds the output (at most 4 bytes a pixel) and, for a progressive JPEG, every coefficient
+/// (2 bytes a pixel for each of 3 components): at most ~400 MB at this ceiling, read from the
+/// header before any pixel is decoded (a 10,000 × 8,900 JPEG of a few KB is refused).
+pub const MAX_IMAGE_PIXELS: u64 = 40_000_000;
 
 /// A syntactically valid email address, stored lower-cased so comparisons are case-insensitive.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

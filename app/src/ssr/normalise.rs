@@ -4,7 +4,9 @@
 use super::error::{AppError, AppResult};
 use super::likeness::Likeness;
 use super::ports::NormalisedImage;
-use crate::domain::{downscaled_size, megabytes, ImageKind, MAX_IMAGE_BYTES, MAX_IMAGE_SIDE};
+use crate::domain::{
+    downscaled_size, megabytes, ImageKind, MAX_IMAGE_BYTES, MAX_IMAGE_PIXELS, MAX_IMAGE_SIDE,
+};
 use image::codecs::png::{CompressionType, FilterType as PngFilter, PngEncoder};
 use image::{ExtendedColorType, ImageEncoder, ImageReader, Limits, RgbImage};
 use sha2::{Digest, Sha256};
@@ -33,6 +35,22 @@ pub fn normalise(bytes: &[u8]) -> AppResult<NormalisedImage> {
         ImageKind::Jpeg => image::ImageFormat::Jpeg,
         ImageKind::Webp => image::ImageFormat::WebP,
     };
+    let too_large = || AppError::TooLarge {
+        limit_bytes: MAX_IMAGE_BYTES,
+        message: format!(
+            "The image is too large to process: at most {MAX_IMAGE_SIDE}×{MAX_IMAGE_SIDE} pixels \
+             and {} megapixels.",
+            MAX_IMAGE_PIXELS / 1_000_000
+        ),
+    };
+    // The header's size first: a decoder's working memory grows with the pixels, not the bytes.
+    if let Ok((width, height)) =
+        ImageReader::with_format(Cursor::new(bytes), format).into_dimensions()
+    {
+        if u64::from(width) * u64::from(height) > MAX_IMAGE_PIXELS {
+            return Err(too_large());
+        }
+    }
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_IMAGE_SIDE);
@@ -40,12 +58,7 @@ pub fn normalise(bytes: &[u8]) -> AppResult<NormalisedImage> {
     limits.max_alloc = Some(256 * 1024 * 1024);
     reader.limits(limits);
     let decoded = reader.decode().map_err(|e| match e {
-        image::ImageError::Limits(_) => AppError::TooLarge {
-            limit_bytes: MAX_IMAGE_BYTES,
-            message: format!(
-                "The image is too large to process: at most {MAX_IMAGE_SIDE}×{MAX_IMAGE_SIDE} pixels."
-            ),
-        },
+        image::ImageError::Limits(_) => too_large(),
         _ => AppError::UnprocessableImage(
             "The image could not be decoded: the file is damaged or not really an image.".into(),
         ),
@@ -121,6 +134,28 @@ mod tests {
             .write_to(&mut Cursor::new(&mut out), image::ImageFormat::Png)
             .unwrap();
         out
+    }
+
+    /// A small JPEG whose frame header says 7,500 × 6,000 (45 megapixels: within the sides and
+    /// the allocation limit, over the pixel ceiling): refused by its header, not decoded.
+    #[test]
+    fn a_header_with_too_many_pixels_is_refused_before_decoding() {
+        let mut jpeg = Vec::new();
+        DynamicImage::ImageRgb8(image::RgbImage::new(64, 64))
+            .write_to(&mut Cursor::new(&mut jpeg), image::ImageFormat::Jpeg)
+            .unwrap();
+        let sof = jpeg
+            .windows(2)
+            .position(|w| w[0] == 0xFF && matches!(w[1], 0xC0 | 0xC2))
+            .unwrap();
+        // FF Cx, length (2), precision (1), height (2), width (2).
+        jpeg[sof + 5..sof + 7].copy_from_slice(&6000u16.to_be_bytes());
+        jpeg[sof + 7..sof + 9].copy_from_slice(&7500u16.to_be_bytes());
+        assert!(jpeg.len() < 4096);
+        match normalise(&jpeg) {
+            Err(AppError::TooLarge { message, .. }) => assert!(message.contains("40 megapixels")),
+            other => panic!("{:?}", other.map(|n| (n.width, n.height))),
+        }
     }
 
     #[test]
