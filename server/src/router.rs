@@ -55,9 +55,10 @@ pub fn app(state: AppState) -> Router {
         // carries it), security headers on every response (a page has already set its Content
         // Security Policy, with the nonce of its scripts), CORS answers pre-flight before
         // anything else, then every error not already JSON (a bare 413 from the body limit,
-        // axum's 405) is made JSON.
-        .layer(axum::middleware::from_fn(json_errors))
+        // which answers a Content-Length over it before the body is read; axum's 405) is made
+        // JSON.
         .layer(RequestBodyLimitLayer::new(MAX_JSON_BODY_BYTES))
+        .layer(axum::middleware::from_fn(json_errors))
         .layer(cors)
         // Pages carry a fresh script nonce, answers are per key: nothing is kept by caches
         // unless it says so (the hashed assets do).

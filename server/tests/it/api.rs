@@ -464,6 +464,29 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
     assert!(app.records().await.is_empty());
 }
 
+/// What a real client sends: the length up front, which the body limit answers before reading.
+#[tokio::test]
+async fn a_body_announced_over_the_limit_is_a_json_413() {
+    let app = spawn_app().await;
+    let body = vec![b' '; 12 * 1024 * 1024];
+    let request = Request::post("/check-credits")
+        .header("content-type", "application/json")
+        .header("content-length", body.len())
+        .header("x-api-key", MEMBER_KEY)
+        .body(Body::from(body))
+        .unwrap();
+    let reply = app.send(request).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "{}",
+        reply.text
+    );
+    assert_eq!(reply.body["error"]["code"], "too_large", "{}", reply.text);
+    let message = reply.body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("MB"), "{message}");
+}
+
 #[tokio::test]
 async fn the_rate_limit_answers_429_with_retry_after() {
     // The defaults: 1/s, burst 5.
