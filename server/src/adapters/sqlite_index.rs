@@ -270,8 +270,9 @@ fn insert_action(
 /// A queue entry no longer holds the queue once its record is settled (or changed otherwise).
 fn drop_stale_reviews(tx: &Transaction, email: &str) -> rusqlite::Result<()> {
     tx.execute(
-        "DELETE FROM reviews WHERE email = ?1 AND record_key IN
-         (SELECT key FROM decisions WHERE waiting = 0)",
+        // EXISTS looks the one record up by its key; `IN (SELECT …)` listed every settled one.
+        "DELETE FROM reviews WHERE email = ?1 AND EXISTS
+         (SELECT 1 FROM decisions d WHERE d.key = reviews.record_key AND d.waiting = 0)",
         [email],
     )?;
     Ok(())
