@@ -69,6 +69,14 @@ test('a pasted depleted screenshot is granted; a copy with another email waits b
   expect(cara.top).toBeLessThan(finn.bottom);
   await waiting.getByRole('button', { name: 'Deny' }).click();
   await expect(waiting).toHaveCount(0);
+
+  // Found by reason: Finn's request (denied now) was alike to another's; Cara's grant was not.
+  const decisions = page.locator('.decisions-card');
+  await decisions.locator('select[name="search-reason"]').selectOption('similar_screenshot');
+  await decisions.getByRole('button', { name: 'Search' }).click();
+  const rows = decisions.locator('table.decisions tbody tr');
+  await expect(rows.locator('xpath=self::*[@data-email="finn@example.com"]').first()).toBeVisible();
+  await expect(rows.locator('xpath=self::*[@data-email="cara@example.com"]')).toHaveCount(0);
 });
 
 test('credits still available are denied with the numbers read', async ({ page }) => {

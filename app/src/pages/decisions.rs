@@ -1,5 +1,5 @@
-//! The admin page's decisions: found by exact email and by verdict, newest first, 50 a page,
-//! each with its screenshot.
+//! The admin page's decisions: found by exact email, verdict and reason, newest first, 50 a
+//! page, each with its screenshot.
 
 use super::reviews::{verdict_label, ScreenshotView};
 use super::ErrorCard;
@@ -16,6 +16,33 @@ const VERDICTS: [(&str, &str); 5] = [
     ("already_pro", "Already Pro"),
 ];
 
+/// The reasons the filter offers, by their JSON names (`""`: any).
+const REASONS: [(&str, &str); 18] = [
+    ("", "Any reason"),
+    ("credits_available", "Credits left"),
+    ("email_mismatch", "Another email"),
+    ("email_not_found", "No email found"),
+    ("unreadable", "Unreadable"),
+    ("screenshot_reused", "Screenshot reused"),
+    ("suspicious_text", "Suspicious text"),
+    ("not_a_kiro_page", "Not a Kiro page"),
+    ("email_uncertain", "Email uncertain"),
+    ("several_emails", "Several emails"),
+    ("unlabelled_counter", "Unlabelled counter"),
+    ("banner_without_counter", "Banner without counter"),
+    ("counter_uncertain", "Counter uncertain"),
+    ("email_unreadable", "Email unreadable"),
+    ("unusual_page", "Unusual page"),
+    ("already_waiting", "Already waiting"),
+    ("no_seat_left", "No seat left"),
+    ("similar_screenshot", "Similar to another's"),
+];
+
+/// A filter's choice by its JSON name; `None` for "any".
+fn named<T: serde::de::DeserializeOwned>(name: String) -> Option<T> {
+    serde_json::from_value(serde_json::Value::String(name)).ok()
+}
+
 /// `filter` is what the lists were (and will be) loaded with: searching or paging changes it
 /// and reloads.
 #[component]
@@ -26,12 +53,12 @@ pub fn Decisions(
 ) -> impl IntoView {
     let email = RwSignal::new(String::new());
     let verdict = RwSignal::new(String::new());
+    let reason = RwSignal::new(String::new());
     let load = move |after: Option<String>| {
-        let named = verdict.get_untracked();
         filter.set(DecisionFilter {
             email: Some(email.get_untracked()).filter(|e| !e.trim().is_empty()),
-            verdict: serde_json::from_value(serde_json::Value::String(named)).ok(),
-            reason: None,
+            verdict: named(verdict.get_untracked()),
+            reason: named(reason.get_untracked()),
             after,
         });
         refresh.run(());
@@ -43,6 +70,7 @@ pub fn Decisions(
     let clear = move |_| {
         email.set(String::new());
         verdict.set(String::new());
+        reason.set(String::new());
         load(None);
     };
     let next = move || {
@@ -70,6 +98,13 @@ pub fn Decisions(
                     <select name="search-verdict" prop:value=verdict
                         on:change=move |ev| verdict.set(event_target_value(&ev))>
                         {VERDICTS.map(|(value, label)| view! { <option value=value>{label}</option> })}
+                    </select>
+                </label>
+                <label class="field">
+                    <span>"Reason"</span>
+                    <select name="search-reason" prop:value=reason
+                        on:change=move |ev| reason.set(event_target_value(&ev))>
+                        {REASONS.map(|(value, label)| view! { <option value=value>{label}</option> })}
                     </select>
                 </label>
                 <button type="submit" class="primary">"Search"</button>
@@ -119,5 +154,22 @@ pub fn Decisions(
                     on:click=move |_| load(next())>"Older"</button>
             </div>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::Reason;
+
+    #[test]
+    fn every_offered_choice_is_a_name_the_server_reads() {
+        for (name, _) in VERDICTS.iter().skip(1) {
+            assert!(named::<Verdict>(name.to_string()).is_some(), "{name}");
+        }
+        for (name, _) in REASONS.iter().skip(1) {
+            assert!(named::<Reason>(name.to_string()).is_some(), "{name}");
+        }
+        assert_eq!(named::<Reason>(String::new()), None);
     }
 }
