@@ -12,8 +12,13 @@
 #
 # Needs the AWS CLI (v2, or `pip install awscli`) with credentials for the target account, and a
 # bucket for the Lambda package in the stack's region. Keys: see infra/rotate-keys.sh.
+#
+# Safe by default: it refuses a stack without MailFrom (no mailed codes: anyone holding the
+# member key could ask for any address), without MaxSeats or without AllowedDomains, unless
+# told so with --no-email-codes, --no-seat-cap or --any-domain (values the deployed stack already
+# has count as given). KIRO_DEPLOY_CHECK_ONLY=1 stops after this check.
 set -euo pipefail
-[ $# -ge 4 ] || { sed -n '2,15p' "$0"; exit 2; }
+[ $# -ge 4 ] || { sed -n '2,20p' "$0"; exit 2; }
 stack=$1 store=$2 group=$3 code_bucket=$4
 shift 4
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,6 +28,40 @@ output() {
   aws cloudformation describe-stacks --stack-name "$stack" \
     --query "Stacks[0].Outputs[?OutputKey=='$1'].OutputValue" --output text
 }
+
+no_codes=0 no_cap=0 any_domain=0 overrides=()
+for arg in "$@"; do
+  case $arg in
+    --no-email-codes) no_codes=1 ;;
+    --no-seat-cap) no_cap=1 ;;
+    --any-domain) any_domain=1 ;;
+    *) overrides+=("$arg") ;;
+  esac
+done
+# Whether parameter $1 is given a value here, or already has one in the deployed stack.
+given() {
+  local arg deployed
+  for arg in "${overrides[@]}"; do [[ $arg == "$1="?* ]] && return 0; done
+  deployed=$(aws cloudformation describe-stacks --stack-name "$stack" \
+    --query "Stacks[0].Parameters[?ParameterKey=='$1'].ParameterValue" --output text 2>/dev/null) || return 1
+  [ -n "$deployed" ] && [ "$deployed" != None ]
+}
+missing=()
+[ $no_codes = 1 ] || given MailFrom ||
+  missing+=('MailFrom="Kiro Access <access@example.com>" (an SES identity: requesters prove their address with a mailed code), or --no-email-codes')
+[ $no_cap = 1 ] || given MaxSeats || missing+=("MaxSeats=N (the most seats the group may hold), or --no-seat-cap")
+[ $any_domain = 1 ] || given AllowedDomains ||
+  missing+=("AllowedDomains=example.com,example.org (who may ask), or --any-domain")
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deploy.sh: refusing a stack that would be open by default; give" >&2
+  printf '  %s\n' "${missing[@]}" >&2
+  exit 2
+fi
+if [ -n "${KIRO_DEPLOY_CHECK_ONLY:-}" ]; then
+  echo "deploy.sh: the settings are given"
+  exit 0
+fi
+set -- "${overrides[@]}"
 
 # The asset names carry content hashes, so an uploaded file never changes: browsers and CloudFront
 # keep it a year and nothing is invalidated. Old files stay, for pages already open.

@@ -23,6 +23,24 @@ echo "shellcheck (warnings and errors) on the shell scripts"
 shellcheck --severity=warning infra/*.sh scripts/*.sh .ci/run
 checks=$((checks + 1))
 
+echo "deploy.sh refuses a stack open by default (an aws that knows no stack)"
+fake_aws=$(mktemp -d)
+printf '#!/bin/sh\nexit 254\n' >"$fake_aws/aws"
+chmod +x "$fake_aws/aws"
+deploy_check() { PATH="$fake_aws:$PATH" KIRO_DEPLOY_CHECK_ONLY=1 bash infra/deploy.sh kiro d-1 g-1 code "$@" 2>&1; }
+if out=$(deploy_check); then echo "deployed without mail, a seat cap or domains: $out"; exit 1; fi
+for needed in MailFrom --no-email-codes MaxSeats --no-seat-cap AllowedDomains --any-domain; do
+  grep -q -- "$needed" <<<"$out" || { echo "the refusal does not name $needed: $out"; exit 1; }
+done
+if out=$(deploy_check --no-email-codes MaxSeats=25); then echo "deployed without domains: $out"; exit 1; fi
+grep -q AllowedDomains <<<"$out" && ! grep -q MailFrom <<<"$out" || { echo "wrong refusal: $out"; exit 1; }
+deploy_check MailFrom=access@example.com MaxSeats=25 --any-domain >/dev/null ||
+  { echo "refused a stack with every setting given"; exit 1; }
+deploy_check --no-email-codes --no-seat-cap AllowedDomains=example.com >/dev/null ||
+  { echo "refused a stack told explicitly"; exit 1; }
+rm -rf "$fake_aws"
+checks=$((checks + 1))
+
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 if [ "${1:-}" = --quick ]; then
