@@ -84,6 +84,9 @@ pub enum AppError {
     /// A code was mailed to this address in the last minute.
     #[error("a code was sent this minute; retry after {retry_after_secs} s")]
     CodeTooSoon { retry_after_secs: u64 },
+    /// This address was mailed `verify::CODES_PER_DAY` codes today.
+    #[error("the address had its codes for today; retry after {retry_after_secs} s")]
+    CodesPerDay { retry_after_secs: u64 },
     /// Every analysis slot stayed taken for the whole wait (`capacity`).
     #[error("no analysis slot came free; retry after {retry_after_secs} s")]
     Busy { retry_after_secs: u64 },
@@ -124,7 +127,9 @@ impl AppError {
             Self::TooLarge { .. } => ErrorCode::TooLarge,
             Self::UnsupportedMedia(_) => ErrorCode::UnsupportedMediaType,
             Self::UnprocessableImage(_) => ErrorCode::UnprocessableImage,
-            Self::RateLimited { .. } | Self::CodeTooSoon { .. } => ErrorCode::RateLimited,
+            Self::RateLimited { .. } | Self::CodeTooSoon { .. } | Self::CodesPerDay { .. } => {
+                ErrorCode::RateLimited
+            }
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::Dependency(PortError::Timeout { .. })
@@ -158,6 +163,12 @@ impl AppError {
             Self::CodeTooSoon { retry_after_secs } => format!(
                 "A code was mailed to this address less than a minute ago: use that one, or ask \
                  again in {retry_after_secs} s."
+            ),
+            Self::CodesPerDay { retry_after_secs } => format!(
+                "This address has been mailed {} codes today: use the newest one, or ask again \
+                 tomorrow (in {} h).",
+                super::verify::CODES_PER_DAY,
+                retry_after_secs.div_ceil(3600)
             ),
             Self::Busy { retry_after_secs } => format!(
                 "Many screenshots are being read right now, so yours was not. Nothing was \
@@ -240,6 +251,7 @@ pub fn to_api_error(err: AppError) -> ApiError {
         AppError::CodeRefused(_) => api.field = Some(Field::Code.as_str().into()),
         AppError::RateLimited { retry_after_secs }
         | AppError::CodeTooSoon { retry_after_secs }
+        | AppError::CodesPerDay { retry_after_secs }
         | AppError::Busy { retry_after_secs } => api.retry_after_secs = Some(*retry_after_secs),
         _ => {}
     }

@@ -18,6 +18,9 @@ use sha2::{Digest, Sha256};
 pub const VALID_FOR_SECS: i64 = 10 * 60;
 /// Wrong tries a code allows.
 pub const TRIES: usize = 5;
+/// Codes one address is mailed in a UTC day: a mailbox is not flooded, nor the sender's quota
+/// spent on one address. (Two asks racing at the cap may both pass: it bounds, it does not count.)
+pub const CODES_PER_DAY: usize = 10;
 
 /// A code as kept: its hash and when it was sent.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -40,6 +43,12 @@ fn hex(bytes: &[u8]) -> String {
 /// `codes/{sha256(email)}/`: one folder per address, the address itself not in the key.
 fn folder(email: &EmailAddress) -> String {
     format!("codes/{}/", hex(&Sha256::digest(email.as_str().as_bytes())))
+}
+
+/// The minute a code's key (`…/{minute:012}.json`) was issued in; `None` for a try's marker.
+fn issued_minute(key: &str) -> Option<i64> {
+    let name = key.rsplit('/').next()?.strip_suffix(".json")?;
+    (name.len() == 12).then(|| name.parse().ok()).flatten()
 }
 
 /// Salted by the address and the minute, so one table of six-digit hashes does not fit all.
@@ -70,6 +79,20 @@ impl Services {
         }
         let now = chrono::Utc::now().timestamp();
         let minute = now / 60;
+        let today = (now / 86_400) * 1_440..(now / 86_400 + 1) * 1_440;
+        let sent_today = self
+            .audit
+            .keys_in(&folder(&email))
+            .await?
+            .iter()
+            .filter_map(|key| issued_minute(key))
+            .filter(|m| today.contains(m))
+            .count();
+        if sent_today >= CODES_PER_DAY {
+            return Err(AppError::CodesPerDay {
+                retry_after_secs: (86_400 - now % 86_400) as u64,
+            });
+        }
         let code = new_code()?;
         let issued = IssuedCode {
             hash: code_hash(&email, minute, &code),
@@ -178,6 +201,16 @@ impl Services {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_codes_own_key_names_its_minute() {
+        assert_eq!(
+            issued_minute("codes/ab/000029000001.json"),
+            Some(29_000_001)
+        );
+        assert_eq!(issued_minute("codes/ab/000029000001.json.try-1"), None);
+        assert_eq!(issued_minute("codes/ab/1.json"), None);
+    }
 
     #[test]
     fn codes_are_six_digits_and_vary() {

@@ -188,6 +188,41 @@ async fn one_code_a_minute_per_address() {
     );
 }
 
+/// Ten codes a UTC day per address: nine more issued earlier today (their keys written as the
+/// store keeps them), and the eleventh is refused until tomorrow; another address is not.
+#[tokio::test]
+async fn ten_codes_a_day_per_address() {
+    let app = app();
+    assert_eq!(ask_for_code(&app, ADA).await.status, StatusCode::OK);
+    let (key, bytes) = app.audit.small_objects().into_iter().next().unwrap();
+    let (folder, name) = key.rsplit_once('/').unwrap();
+    let minute: i64 = name.strip_suffix(".json").unwrap().parse().unwrap();
+    let day_start = minute / 1440 * 1440;
+    for earlier in (day_start..).filter(|m| *m != minute).take(9) {
+        app.audit
+            .overwrite(&format!("{folder}/{earlier:012}.json"), &bytes);
+    }
+    let refused = ask_for_code(&app, ADA).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        refused.text
+    );
+    assert!(refused.text.contains("10 codes today"), "{}", refused.text);
+    let wait: u64 = refused.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=86_400).contains(&wait), "{wait}");
+    assert_eq!(app.mailer.sent().len(), 1);
+    assert_eq!(
+        ask_for_code(&app, "bob@example.com").await.status,
+        StatusCode::OK
+    );
+}
+
 #[tokio::test]
 async fn a_code_older_than_ten_minutes_is_refused() {
     let app = app();
