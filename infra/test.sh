@@ -62,5 +62,10 @@ KIRO_DATA_DIR="$work/data" KIRO_MEMBER_KEYS=member-key-for-tests KIRO_ADMIN_KEYS
   KIRO_ANALYZER=tesseract python3 infra/tests/runtime_emulator.py server/tests/events/rest-get-root.json "$bootstrap" \
   "Request Kiro Pro" "/pkg/kiro-access.$js.js" "/pkg/kiro-access.$css.css"
 checks=$((checks + 1))
+echo "Runtime API emulator: the EventBridge schedule's event runs the seats' sweep"
+KIRO_DATA_DIR="$work/data" KIRO_MEMBER_KEYS=member-key-for-tests KIRO_ADMIN_KEYS=admin-key-for-tests \
+  KIRO_ANALYZER=tesseract python3 infra/tests/runtime_emulator.py server/tests/events/eventbridge-scheduled.json \
+  "$bootstrap" '"reclaimed":0' '"failed":0'
+checks=$((checks + 1))
 # Reached only when every check passed (set -e stops at the first failure).
 echo "infrastructure: $checks passed, 0 failed"

@@ -360,6 +360,9 @@ pub struct CreatedUser {
     /// False when the user already was in the group.
     pub added_to_group: bool,
     pub group: String,
+    /// When the seat ends (RFC 3339); `None`: it does not (`KIRO_SEAT_POLICY=forever`).
+    #[serde(default)]
+    pub seat_ends: Option<String>,
 }
 
 /// Time spent in each step of a check, in milliseconds.
@@ -533,6 +536,11 @@ pub enum AdminActionKind {
     Approve,
     Deny,
     Revoke,
+    /// One more term for a seat (`seats`).
+    Extend,
+    MakePermanent,
+    /// A seat taken back at its end, by the sweep (`by` is `system`).
+    Expire,
 }
 
 impl AdminActionKind {
@@ -542,6 +550,9 @@ impl AdminActionKind {
             Self::Approve => "approve",
             Self::Deny => "deny",
             Self::Revoke => "revoke",
+            Self::Extend => "extend",
+            Self::MakePermanent => "make_permanent",
+            Self::Expire => "expire",
         }
     }
 }
@@ -581,6 +592,36 @@ pub struct MemberSummary {
     /// How they got the seat, from the records ("approved by admin-… at …"); `None` when no
     /// record within the recent ones says.
     pub joined: Option<String>,
+    /// When the seat ends (RFC 3339); `None` with `permanent`, or when no seat is on record
+    /// (a member added before seats ended, or outside Kiro Access).
+    #[serde(default)]
+    pub ends: Option<String>,
+    #[serde(default)]
+    pub permanent: bool,
+}
+
+/// A seat an administrator extended or made permanent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeatChanged {
+    pub email: String,
+    /// `None`: the seat no longer ends.
+    pub ends: Option<String>,
+    pub message: String,
+}
+
+/// What one sweep of the seats did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SweepReport {
+    /// "Renew" mails sent.
+    pub reminded: usize,
+    /// Seats taken back at their end.
+    pub reclaimed: usize,
+    /// Steps that failed (tried again next run).
+    pub failed: usize,
+    /// Stopped at its time budget with seats left for the next run.
+    pub more: bool,
 }
 
 /// One page of the group's members.

@@ -4,8 +4,9 @@
 Usage: runtime_emulator.py EVENT.json BOOTSTRAP [text expected in the response body ...]
 Starts the API on a free loopback port, runs BOOTSTRAP in its own directory (as Lambda runs
 /var/task/bootstrap) with AWS_LAMBDA_RUNTIME_API pointing at it, hands it EVENT, waits for the
-response, checks it (statusCode 200, every expected text in the body, the request id in the
-JSON logs), stops the bootstrap and exits 0 on success, 1 otherwise. Prints the init time: from
+response, checks it (statusCode 200 and every expected text in the body; for an event that is
+not a request, such as the schedule's, every expected text in the response; the request id in
+the JSON logs), stops the bootstrap and exits 0 on success, 1 otherwise. Prints the init time: from
 starting BOOTSTRAP to its first poll for an event, what Lambda reports as Init Duration.
 A bootstrap built for another machine (an arm64 package on x86_64) runs under qemu-user.
 """
@@ -105,11 +106,12 @@ def main():
         print(f"no response from the bootstrap: {result.get('error')}\n--- its output:\n{output}")
         return 1
     response = json.loads(result["response"])
-    body = response.get("body") or ""
+    is_http = isinstance(response, dict) and "statusCode" in response
+    body = (response.get("body") or "") if is_http else result["response"].decode()
     missing = [text for text in expected if text not in body]
-    ok = response.get("statusCode") == 200 and not missing
+    ok = (not is_http or response.get("statusCode") == 200) and not missing
     print(f"init {result['init_ms']:.0f} ms ({' under '.join([machine, *runner])}); "
-          f"bootstrap answered {response.get('statusCode')} with {len(body)} bytes"
+          f"bootstrap answered {response.get('statusCode') if is_http else 'a non-HTTP event'} with {len(body)} bytes"
           f" (isBase64Encoded={response.get('isBase64Encoded')}): {'ok' if ok else 'UNEXPECTED'}")
     if not ok:
         print(f"missing: {missing}\n{body[:500]}\n--- its output:\n{output}")

@@ -8,6 +8,7 @@ use app::domain::AllowedDomains;
 use app::ssr::access::{RateLimits, Secret};
 use app::ssr::capacity::AnalysisLimits;
 use app::ssr::notify::Notices;
+use app::ssr::seats::SeatPolicy;
 use app::ssr::Policy;
 use http::HeaderValue;
 use lettre::message::Mailbox;
@@ -28,6 +29,11 @@ pub struct Config {
     pub rate_limits: RateLimits,
     /// `KIRO_ALLOWED_DOMAINS` and `KIRO_MAX_SEATS`.
     pub policy: Policy,
+    /// `KIRO_SWEEP_EVERY_SECS`: how often a local server sweeps the seats (0: never; on
+    /// Lambda the schedule in the template does).
+    pub sweep_every: Duration,
+    /// `KIRO_TEST_CLOCK=movable`: `POST /test/clock` moves seats' time (refused when deployed).
+    pub test_clock: bool,
     /// `KIRO_MAX_CONCURRENT_ANALYSES` and `KIRO_ANALYSIS_WAIT_SECS`.
     pub analysis_limits: AnalysisLimits,
     pub directory: DirectoryBackend,
@@ -296,6 +302,15 @@ impl Config {
                 "off" => false,
                 other => bail!("KIRO_VERIFY_EMAIL={other:?}: use \"on\" or \"off\""),
             },
+            seat_policy: SeatPolicy::parse(&vars.or("KIRO_SEAT_POLICY", "forever"))
+                .map_err(|e| anyhow::anyhow!("KIRO_SEAT_POLICY={e}"))?,
+            reminder_days: vars.parse("KIRO_SEAT_REMINDER_DAYS", 7)?,
+        };
+        let sweep_every = Duration::from_secs(vars.parse("KIRO_SWEEP_EVERY_SECS", 900)?);
+        let test_clock = match vars.or("KIRO_TEST_CLOCK", "off").as_str() {
+            "off" => false,
+            "movable" => true,
+            other => bail!("KIRO_TEST_CLOCK={other:?}: use \"off\" or \"movable\""),
         };
         let defaults = AnalysisLimits::default();
         let analysis_limits = AnalysisLimits {
@@ -368,6 +383,16 @@ impl Config {
             }
         };
         let mail = mail_settings(&vars)?;
+        let deployed = vars.get("AWS_LAMBDA_RUNTIME_API").is_some()
+            || !matches!(directory, DirectoryBackend::Sqlite)
+            || !matches!(audit_store, AuditBackend::Files)
+            || mail.backend == MailerBackend::Ses;
+        if test_clock && deployed {
+            bail!(
+                "KIRO_TEST_CLOCK=movable lets a caller move seats' time: it is for tests of the \
+                 embedded default, never with an AWS port or on Lambda"
+            );
+        }
         if policy.verify_email && mail.backend == MailerBackend::Off {
             bail!("KIRO_VERIFY_EMAIL=on mails codes: set KIRO_MAILER to outbox or ses, or KIRO_VERIFY_EMAIL=off");
         }
@@ -380,6 +405,8 @@ impl Config {
             cors_origins,
             rate_limits,
             policy,
+            sweep_every,
+            test_clock,
             analysis_limits,
             directory,
             audit_store,

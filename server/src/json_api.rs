@@ -1,16 +1,18 @@
 //! The JSON endpoints for scripts, all with `x-api-key`: `POST /verify-email` (mails a code),
 //! `POST /check-credits` (JSON or multipart, with that code), `POST /create-user`, and the review queue (`GET /reviews`,
 //! `POST /reviews/approve|deny`, `GET /screenshot?key=…`), the members (`GET /members?page=`,
-//! `POST /members/revoke`), the decisions (`GET /decisions?email=&verdict=&reason=&after=`).
-//! They call the same workflows as the pages.
+//! `POST /members/revoke`, `POST /members/extend`), the decisions
+//! (`GET /decisions?email=&verdict=&reason=&after=`), the seats' sweep (`POST /seats/sweep`) and
+//! a test's clock (`POST /test/clock`). They call the same workflows as the pages.
 
 use crate::state::{body_too_large, AppState, MAX_JSON_BODY_BYTES, MAX_MULTIPART_BODY_BYTES};
 use app::api::{
     CheckOutcome, CodeSent, CreatedUser, DecisionFilter, DecisionSummary, DecisionsPage,
-    MembersPage, Revoked,
+    MembersPage, Revoked, SeatChanged, SweepReport,
 };
 use app::ssr::members::RevokeRequest;
 use app::ssr::review::SettleRequest;
+use app::ssr::seats::ExtendRequest;
 use app::ssr::verify::SendCodeRequest;
 use app::ssr::workflow::{CheckRequest, CreateUserRequest, ImageUpload};
 use app::ssr::{AppError, AppResult, Field};
@@ -68,6 +70,21 @@ pub struct DecisionsQuery {
 #[derive(Deserialize)]
 pub struct MembersQuery {
     page: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ExtendBody {
+    email: Option<String>,
+    #[serde(default)]
+    permanent: bool,
+    note: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ClockBody {
+    advance_seconds: i64,
 }
 
 #[derive(Deserialize)]
@@ -354,6 +371,49 @@ pub async fn revoke(State(state): State<AppState>, request: Request) -> AppResul
         })
         .await?;
     Ok(Json(revoked))
+}
+
+/// One more term for a member's seat, or `"permanent": true` (admin key).
+pub async fn extend_seat(
+    State(state): State<AppState>,
+    request: Request,
+) -> AppResult<Json<SeatChanged>> {
+    let (key, body): (_, ExtendBody) = keyed_json(&state, request, app::ssr::Role::Admin).await?;
+    let changed = state
+        .services
+        .extend_seat(ExtendRequest {
+            api_key: key,
+            email: body.email.unwrap_or_default(),
+            permanent: body.permanent,
+            note: body.note,
+        })
+        .await?;
+    Ok(Json(changed))
+}
+
+/// Reminds and reclaims now, as the schedule does (admin key).
+pub async fn sweep(
+    State(state): State<AppState>,
+    request: Request,
+) -> AppResult<Json<SweepReport>> {
+    Ok(Json(
+        state
+            .services
+            .sweep_now(api_key(&request).as_deref())
+            .await?,
+    ))
+}
+
+/// Moves a movable clock (`KIRO_TEST_CLOCK=movable`; 404 otherwise) on (admin key).
+pub async fn move_clock(
+    State(state): State<AppState>,
+    request: Request,
+) -> AppResult<Json<serde_json::Value>> {
+    let (key, body): (_, ClockBody) = keyed_json(&state, request, app::ssr::Role::Admin).await?;
+    let now = state
+        .services
+        .move_clock(key.as_deref(), body.advance_seconds)?;
+    Ok(Json(serde_json::json!({ "now": now })))
 }
 
 pub async fn healthz() -> Json<serde_json::Value> {

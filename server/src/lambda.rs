@@ -1,10 +1,13 @@
 //! Running on AWS Lambda: the same router behind `lambda_http`, with the API Gateway stage
-//! (`/prod/...`) taken off the path before routing.
+//! (`/prod/...`) taken off the path before routing; and the EventBridge schedule's event, which
+//! runs the seats' sweep in the same function.
 
+use app::ssr::Services;
 use axum::Router;
-use lambda_http::request::RequestContext;
-use lambda_http::{Request, RequestExt};
-use tower::ServiceBuilder;
+use lambda_http::request::{LambdaRequest, RequestContext};
+use lambda_http::{lambda_runtime, Adapter, LambdaEvent, Request, RequestExt};
+use std::sync::Arc;
+use tower::{ServiceBuilder, ServiceExt};
 
 /// The service `lambda_http::run` drives (the tests drive it too).
 pub fn service(
@@ -47,9 +50,38 @@ pub fn strip_stage(mut request: Request) -> Request {
     request
 }
 
-/// Runs the router until Lambda stops the process.
-pub async fn run(router: Router) -> anyhow::Result<()> {
-    lambda_http::run(service(router))
+/// Whether an event is EventBridge's scheduled event (the template's rule), not a request.
+/// Only a direct invocation can carry one: API Gateway hands the function proxy events.
+pub fn is_scheduled(event: &serde_json::Value) -> bool {
+    event["source"] == "aws.events" && event["detail-type"] == "Scheduled Event"
+}
+
+/// One invocation: the schedule's event sweeps the seats and answers the report; anything else
+/// is an API Gateway event for the router.
+pub async fn handle(
+    router: Router,
+    services: Arc<Services>,
+    event: LambdaEvent<serde_json::Value>,
+) -> Result<serde_json::Value, lambda_runtime::Error> {
+    let LambdaEvent { payload, context } = event;
+    if is_scheduled(&payload) {
+        let report = services.sweep().await.inspect_err(|e| {
+            tracing::error!(cause = %app::ssr::error::CauseChain(e), "the seat sweep failed");
+        })?;
+        return Ok(serde_json::to_value(report)?);
+    }
+    let request: LambdaRequest = serde_json::from_value(payload)?;
+    let response = Adapter::from(service(router))
+        .oneshot(LambdaEvent::new(request, context))
+        .await?;
+    Ok(serde_json::to_value(response)?)
+}
+
+/// Runs the router and the sweep until Lambda stops the process.
+pub async fn run(router: Router, services: Arc<Services>) -> anyhow::Result<()> {
+    let handler =
+        lambda_runtime::service_fn(move |event| handle(router.clone(), services.clone(), event));
+    lambda_runtime::run(handler)
         .await
         .map_err(|e| anyhow::anyhow!("the Lambda runtime stopped: {e}"))
 }

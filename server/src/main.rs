@@ -30,8 +30,9 @@ async fn main() -> anyhow::Result<()> {
     let addr = leptos_options.site_addr;
     let app = Application::build(&config, leptos_options).await?;
     if on_lambda {
-        return server::lambda::run(app.router).await;
+        return server::lambda::run(app.router, app.services).await;
     }
+    startup::sweep_every(app.services.clone(), config.sweep_every);
 
     let listener = tokio::net::TcpListener::bind(addr)
         .await

@@ -56,6 +56,24 @@ impl Application {
     }
 }
 
+/// Sweeps the seats every `every` in the background (a local server's schedule; on Lambda the
+/// template's rule invokes the function instead). Zero: never.
+pub fn sweep_every(services: Arc<Services>, every: Duration) {
+    if every.is_zero() {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if let Err(e) = services.sweep().await {
+                tracing::warn!(cause = %app::ssr::error::CauseChain(&e), "the seat sweep failed");
+            }
+        }
+    });
+}
+
 /// The Leptos options of the running binary (`LEPTOS_*` variables, set by cargo-leptos and the
 /// Lambda package), with hashed asset names when the build left a hash file beside it.
 pub fn leptos_options() -> anyhow::Result<LeptosOptions> {
@@ -216,6 +234,10 @@ pub fn services_over(
     )
     .with_policy(config.policy.clone())
     .with_analysis_limits(config.analysis_limits);
+    let services = match config.test_clock {
+        true => services.with_clock(app::ssr::seats::Clock::movable()),
+        false => services,
+    };
     match &config.group_id {
         Some(id) => services.with_group_id(id.clone()),
         None => services,

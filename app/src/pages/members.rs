@@ -47,7 +47,7 @@ pub fn Members(
                     let (at, pages) = (list.page, list.pages);
                     view! {
                         <table class="member-list">
-                            <thead><tr><th>"Email"</th><th>"Name"</th><th>"Got the seat"</th><th></th></tr></thead>
+                            <thead><tr><th>"Email"</th><th>"Name"</th><th>"Got the seat"</th><th>"Seat ends"</th><th></th></tr></thead>
                             <tbody>
                                 {list.members.into_iter().map(|member| view! { <MemberRow member revoke/> }).collect_view()}
                             </tbody>
@@ -90,6 +90,11 @@ fn MemberRow(member: MemberSummary, revoke: ServerAction<RevokeMember>) -> impl 
             <td>{email.get_value()}</td>
             <td>{member.display_name}</td>
             <td>{member.joined.unwrap_or_else(|| "not in the recent records".into())}</td>
+            <td class="seat-ends">{match (member.ends, member.permanent) {
+                (Some(ends), _) => utc_minute(&ends),
+                (None, true) => "never".to_owned(),
+                (None, false) => "no end on record".to_owned(),
+            }}</td>
             <td class="actions">
                 <Show
                     when=move || confirming.get()

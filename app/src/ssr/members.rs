@@ -50,23 +50,27 @@ impl Services {
             futures::future::try_join_all(on_page.map(|id| self.directory.describe_user(id)))
                 .await?;
         let joined = self.how_members_joined().await?;
-        let mut members: Vec<MemberSummary> = profiles
-            .into_iter()
-            .flatten()
-            .map(|p| {
-                let email = if p.email.is_empty() {
-                    p.user_name
-                } else {
-                    p.email
-                };
-                MemberSummary {
-                    joined: joined.get(&email.to_ascii_lowercase()).cloned(),
-                    user_id: p.user_id,
-                    email,
-                    display_name: p.display_name,
-                }
-            })
-            .collect();
+        let mut members = Vec::with_capacity(profiles.len());
+        for p in profiles.into_iter().flatten() {
+            let email = if p.email.is_empty() {
+                p.user_name
+            } else {
+                p.email
+            };
+            let lower = email.to_ascii_lowercase();
+            let seat = self.index.seat(&lower).await?;
+            members.push(MemberSummary {
+                joined: match &seat {
+                    Some(seat) => Some(format!("{} at {}", seat.how, seat.since)),
+                    None => joined.get(&lower).cloned(),
+                },
+                permanent: seat.as_ref().is_some_and(|s| s.ends.is_none()),
+                ends: seat.and_then(|s| s.ends),
+                user_id: p.user_id,
+                email,
+                display_name: p.display_name,
+            });
+        }
         members.sort_by(|a, b| a.email.cmp(&b.email));
         Ok(MembersPage {
             members,
@@ -97,6 +101,10 @@ impl Services {
         let group_id = self.group_id().await?;
         if !self.directory.remove_member(&group_id, &user_id).await? {
             return Err(not_member());
+        }
+        // The seat goes with the membership (a failure is logged: the sweep finds no member).
+        if let Err(e) = self.index.remove_seat(email.as_str()).await {
+            tracing::warn!(cause = %CauseChain(&e), %email, "could not forget a revoked seat");
         }
         let message = format!(
             "{email} no longer has a {} seat; the user stays in the directory.",
@@ -135,12 +143,12 @@ impl Services {
     pub(super) async fn record_action(
         &self,
         action: AdminActionKind,
-        target: &EmailAddress,
+        target: &(impl std::fmt::Display + ?Sized),
         by: &str,
         note: Option<String>,
         outcome: &str,
     ) {
-        let now = chrono::Utc::now();
+        let now = self.clock.now();
         let record = AdminAction {
             at: now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             action,
@@ -154,7 +162,7 @@ impl Services {
             now.format("%Y%m%d-%H%M%S%3f"),
             super::workflow::next_sequence(),
             action.as_str(),
-            super::workflow::sanitise_for_key(target.as_str())
+            super::workflow::sanitise_for_key(&target.to_string())
         );
         if let Err(e) = self.index.put_action(&key, &record).await {
             tracing::warn!(cause = %CauseChain(&e), %key, "could not record an administrator action");

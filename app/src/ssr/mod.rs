@@ -14,6 +14,7 @@ pub mod normalise;
 pub mod notify;
 pub mod ports;
 pub mod review;
+pub mod seats;
 pub mod security;
 pub mod verify;
 pub mod workflow;
@@ -33,6 +34,10 @@ pub struct Policy {
     /// `KIRO_VERIFY_EMAIL`: a request for Pro must carry a code mailed to the address
     /// (`verify`). On in the server's configuration; off in `Policy::default()`.
     pub verify_email: bool,
+    /// `KIRO_SEAT_POLICY`: how long a grant lasts.
+    pub seat_policy: seats::SeatPolicy,
+    /// `KIRO_SEAT_REMINDER_DAYS`: how long before its end a seat's holder is asked to renew.
+    pub reminder_days: u32,
 }
 
 /// Everything a request needs: the three ports plus keys, limits, the group and the policy.
@@ -53,6 +58,8 @@ pub struct Services {
     pub analysis_slots: capacity::AnalysisSlots,
     /// Mail to the requester and the administrators; none unless `with_notifier`.
     pub notifier: notify::Notifier,
+    /// What seats are reckoned by (movable only in tests).
+    pub clock: seats::Clock,
     group_id: tokio::sync::OnceCell<String>,
 }
 
@@ -77,6 +84,7 @@ impl Services {
             policy: Policy::default(),
             analysis_slots: capacity::AnalysisSlots::default(),
             notifier: notify::Notifier::default(),
+            clock: seats::Clock::default(),
             group_id: tokio::sync::OnceCell::new(),
         }
     }
@@ -90,6 +98,10 @@ impl Services {
             analysis_slots: capacity::AnalysisSlots::new(limits),
             ..self
         }
+    }
+
+    pub fn with_clock(self, clock: seats::Clock) -> Self {
+        Self { clock, ..self }
     }
 
     pub fn with_notifier(self, notifier: notify::Notifier) -> Self {

@@ -190,6 +190,67 @@ impl Services {
     }
 }
 
+impl Services {
+    /// Asks a member whose seat ends soon to renew it. A failure is the step's: the sweep tries
+    /// again next run. Without a mailer there is nobody to tell, and the step is done.
+    pub(super) async fn send_renew_reminder(
+        &self,
+        seat: &super::ports::Seat,
+    ) -> super::error::AppResult<()> {
+        let Some(mailer) = &self.notifier.mailer else {
+            return Ok(());
+        };
+        let ends = seat.ends.as_deref().unwrap_or("soon");
+        let mail = mail(
+            &seat.email,
+            "Kiro Pro: renew your seat",
+            &[
+                format!(
+                    "Your {} seat for {} ends at {ends} (UTC).",
+                    self.group_name, seat.email
+                ),
+                format!(
+                    "To renew: send this month's usage page. Once this month's free credits are \
+                     used up, take a screenshot of the whole Kiro usage page and send it on Kiro \
+                     Access{}. Your seat then runs on.",
+                    self.notifier
+                        .notices
+                        .public_url
+                        .as_deref()
+                        .map_or_else(String::new, |url| format!(" ({url})"))
+                ),
+            ],
+        );
+        mailer
+            .send(&mail)
+            .await
+            .map_err(super::error::AppError::Dependency)
+    }
+
+    /// Tells a member their seat ended. A failure is logged: the seat is back either way.
+    pub(super) async fn notify_seat_ended(&self, seat: &super::ports::Seat) {
+        let Some(mailer) = &self.notifier.mailer else {
+            return;
+        };
+        let mail = mail(
+            &seat.email,
+            "Kiro Pro: your seat has ended",
+            &[
+                format!(
+                    "Your {} seat for {} ended; the account stays.",
+                    self.group_name, seat.email
+                ),
+                "To get Kiro Pro again, send a new screenshot of your Kiro usage page once this \
+                 month's free credits are used up."
+                    .into(),
+            ],
+        );
+        if let Err(e) = mailer.send(&mail).await {
+            tracing::warn!(cause = %super::error::CauseChain(&e), to = %seat.email, "could not tell a member their seat ended");
+        }
+    }
+}
+
 /// An administrator's mail about a request that waits for them.
 fn review_waiting_mail(admin: &str, record: &DecisionRecord, notices: &Notices) -> Mail {
     let link = notices.public_url.as_deref().map_or_else(

@@ -234,6 +234,12 @@ pub struct DecisionPage {
 ///   fewest share count most): an image sharing every key of `l`, half of them with no other
 ///   entry, MUST come first however many later entries share the other half. Entries whose aspect is not close to `l`'s are never alike and MAY be left out.
 ///   (The adapter over an audit store reads every entry: it has no index to seek.)
+/// - `put_seat(s)` MUST write or overwrite the seat of `s.email` (one per exact email); `seat`
+///   MUST return it, and `None` for an email without one or after `remove_seat` (which MUST
+///   succeed when there is none);
+/// - `seats_ending_by(t, n)` MUST return at most `n` seats whose `ends` is at or before `t`,
+///   soonest first, never a seat without an end; `reminders_due_by(t, n)` likewise for seats
+///   whose `remind_at` is at or before `t` and that are not `reminded`.
 #[async_trait]
 pub trait RecordIndex: Send + Sync {
     async fn put_decision(&self, record: &DecisionRecord) -> PortResult<()>;
@@ -257,6 +263,29 @@ pub trait RecordIndex: Send + Sync {
     async fn release_likeness(&self, sha256: &str, email: &str) -> PortResult<()>;
     /// The kept entries that share the most of `likeness`'s band keys, a bounded number of them.
     async fn likeness_candidates(&self, likeness: &Likeness) -> PortResult<Vec<LikenessEntry>>;
+    async fn put_seat(&self, seat: &Seat) -> PortResult<()>;
+    async fn seat(&self, email: &str) -> PortResult<Option<Seat>>;
+    async fn remove_seat(&self, email: &str) -> PortResult<()>;
+    /// Seats whose end is at or before `by` (RFC 3339), soonest first, `limit` at most.
+    async fn seats_ending_by(&self, by: &str, limit: usize) -> PortResult<Vec<Seat>>;
+    /// Seats not yet reminded whose reminder is due at or before `by`, soonest first.
+    async fn reminders_due_by(&self, by: &str, limit: usize) -> PortResult<Vec<Seat>>;
+}
+
+/// Who holds a seat since when, how they got it, and when it ends (`seats`). Times are RFC 3339,
+/// UTC, milliseconds (`seats::stamp`), so that they compare as text.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Seat {
+    /// The exact (lower-case) email.
+    pub email: String,
+    pub since: String,
+    /// `None`: the seat does not end (`KIRO_SEAT_POLICY=forever`, or made permanent).
+    pub ends: Option<String>,
+    /// When to mail "renew" (`None` with no end).
+    pub remind_at: Option<String>,
+    pub reminded: bool,
+    /// "granted automatically", "approved by admin-…", "created by admin-…", "renewed".
+    pub how: String,
 }
 
 /// How many entries `likeness_candidates` returns at most, and reads of each key.

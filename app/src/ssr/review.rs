@@ -104,7 +104,8 @@ impl Services {
                 record.last_name.as_deref(),
                 None,
             )?;
-            if let Err(e) = self.grant_noted(&person, &mut record).await {
+            let how = format!("approved by {by}");
+            if let Err(e) = self.grant_noted(&person, &mut record, how).await {
                 self.reopen(&key, record).await;
                 return Err(e);
             }

@@ -130,17 +130,30 @@ impl Services {
         };
         check_upload(&bytes)?;
 
-        if self.is_in_group(&person.email).await? {
-            super::metrics::decision(Verdict::AlreadyPro, None);
-            return Ok(CheckOutcome {
-                verdict: Verdict::AlreadyPro,
-                reason: None,
-                message: format!("{} already has Kiro Pro. Nothing to do.", person.email),
-                email: person.email.to_string(),
-                counters: vec![],
-                record_key: None,
-            });
-        }
+        // A member is Pro already, unless their seat ends soon: then a new screenshot renews it.
+        let renewing = if self.is_in_group(&person.email).await? {
+            let seat = self.index.seat(person.email.as_str()).await?;
+            if !seat.as_ref().is_some_and(|s| s.renewable(self.clock.now())) {
+                super::metrics::decision(Verdict::AlreadyPro, None);
+                let until = seat
+                    .and_then(|s| s.ends)
+                    .map_or_else(String::new, |ends| format!(" until {ends}"));
+                return Ok(CheckOutcome {
+                    verdict: Verdict::AlreadyPro,
+                    reason: None,
+                    message: format!(
+                        "{} already has Kiro Pro{until}. Nothing to do.",
+                        person.email
+                    ),
+                    email: person.email.to_string(),
+                    counters: vec![],
+                    record_key: None,
+                });
+            }
+            true
+        } else {
+            false
+        };
 
         if let Some(waiting) = self.index.waiting_review(person.email.as_str()).await? {
             super::metrics::decision(Verdict::Review, Some(Reason::AlreadyWaiting));
@@ -170,6 +183,13 @@ impl Services {
         let normalise_ms = t.elapsed().as_millis() as u64;
 
         let owner = self.index.image_owner(&image.sha256).await?;
+        let used_before = match &owner {
+            Some(owner) if owner == person.email.as_str() => {
+                self.got_a_seat_with(person.email.as_str(), &image.sha256)
+                    .await?
+            }
+            _ => false,
+        };
         let stem = record_stem(&person.email, &image);
         let mut similar_to = None;
         // Kept before the grant, so that a near-duplicate racing this request sees it.
@@ -177,6 +197,7 @@ impl Services {
         let outcome = async {
             let (decision, evidence, analyze_ms) = match owner {
                 Some(owner) if owner != person.email.as_str() => (reused(), None, 0),
+                _ if used_before => (used_again(), None, 0),
                 _ => {
                     let t = Instant::now();
                     let reading = self.analyzer.analyze(&image);
@@ -217,7 +238,10 @@ impl Services {
                             similar_to = Some(earlier.screenshot_key);
                         }
                     }
-                    if decision.verdict == Verdict::Granted && !self.seat_left().await? {
+                    if decision.verdict == Verdict::Granted
+                        && !renewing
+                        && !self.seat_left().await?
+                    {
                         decision = Decision::review(
                             Reason::NoSeatLeft,
                             "your screenshot qualifies, but every Kiro Pro seat the organisation \
@@ -282,10 +306,13 @@ impl Services {
             }
 
             if decision.verdict == Verdict::Granted {
-                let granted = self.grant_noted(&person, &mut record).await;
+                let how = if renewing { "renewed" } else { "granted automatically" };
+                let granted = self.grant_noted(&person, &mut record, how.into()).await;
                 record.timings.total_ms = started.elapsed().as_millis() as u64;
                 self.update_record(&record_key, &record).await;
-                granted?;
+                if let (true, Some(ends)) = (renewing, granted?.seat_ends) {
+                    record.message = format!("Your Kiro Pro seat is renewed: it now ends at {ends}.");
+                }
             }
             self.notify_decision(&record_key, &mut record).await;
             super::metrics::decision(decision.verdict, decision.reason);
@@ -300,7 +327,7 @@ impl Services {
             Ok::<_, AppError>(CheckOutcome {
                 verdict: decision.verdict,
                 reason: decision.reason,
-                message: decision.message,
+                message: record.message.clone(),
                 email: person.email.to_string(),
                 counters: record.evidence.map(|e| e.counters).unwrap_or_default(),
                 record_key: Some(record_key),
@@ -311,6 +338,31 @@ impl Services {
             self.release(reserved.take()).await;
         }
         outcome
+    }
+
+    /// Whether `email` already held a seat granted with this image (a seat since revoked or
+    /// ended: the same evidence never grants twice). A grant that was never applied does not
+    /// count, so a retry after a failed grant completes it.
+    async fn got_a_seat_with(&self, email: &str, sha256: &str) -> AppResult<bool> {
+        let mut query = super::ports::DecisionQuery {
+            email: Some(email.to_owned()),
+            limit: 50,
+            ..Default::default()
+        };
+        loop {
+            let page = self.index.decisions(&query).await?;
+            if page
+                .records
+                .iter()
+                .any(|r| r.image_sha256 == sha256 && r.applied == Some(true))
+            {
+                return Ok(true);
+            }
+            match page.next {
+                Some(next) => query.after = Some(next),
+                None => return Ok(false),
+            }
+        }
     }
 
     /// Removes a likeness kept for a grant that did not happen (a failure is logged: a kept
@@ -336,7 +388,7 @@ impl Services {
             req.display_name.as_deref(),
         )?;
         self.check_domain(&person.email)?;
-        let created = self.grant(&person).await?;
+        let created = self.grant(&person, format!("created by {by}")).await?;
         let outcome = match (created.created, created.added_to_group) {
             (true, _) => format!("created and added to {}", created.group),
             (false, true) => format!("existing user added to {}", created.group),
@@ -368,7 +420,7 @@ impl Services {
         )))
     }
 
-    async fn is_in_group(&self, email: &EmailAddress) -> AppResult<bool> {
+    pub(super) async fn is_in_group(&self, email: &EmailAddress) -> AppResult<bool> {
         let Some(user_id) = self.directory.find_user(email.as_str()).await? else {
             return Ok(false);
         };
@@ -380,7 +432,8 @@ impl Services {
     /// requests race: a conflict means the other one won, and we go on with what it made.
     /// With `KIRO_MAX_SEATS` reached, a grant that would take a new seat is a 409 and changes
     /// nothing (two grants racing for the last seat can both get in: the count is not a lock).
-    pub(super) async fn grant(&self, person: &Person) -> AppResult<CreatedUser> {
+    /// The seat is written (`keep_seat`, with `how`) before the membership.
+    pub(super) async fn grant(&self, person: &Person, how: String) -> AppResult<CreatedUser> {
         let new_user = person.new_user();
         let group_id = self.group_id().await?;
         let existing = self.directory.find_user(&new_user.user_name).await?;
@@ -406,6 +459,7 @@ impl Services {
                 Err(e) => return Err(e.into()),
             },
         };
+        let seat = self.keep_seat(&new_user.email, how).await?;
         let added = if has_seat || self.directory.is_member(&group_id, &user_id).await? {
             false
         } else {
@@ -422,6 +476,7 @@ impl Services {
             created,
             added_to_group: added,
             group: self.group_name.clone(),
+            seat_ends: seat.ends,
         })
     }
 
@@ -431,10 +486,11 @@ impl Services {
         &self,
         person: &Person,
         record: &mut DecisionRecord,
+        how: String,
     ) -> AppResult<CreatedUser> {
         // Stopped short of the deadline, a grant may be half done (a user without the
         // membership): the record says it was not applied, and a retry completes it.
-        let bounded = async { Ok(self.grant(person).await) };
+        let bounded = async { Ok(self.grant(person, how).await) };
         let granted = deadline::within(deadline::RECORD_RESERVE, "the directory", bounded)
             .await
             .unwrap_or_else(|timeout| Err(timeout.into()));
@@ -482,6 +538,14 @@ fn reused() -> Decision {
     Decision::deny(
         Reason::ScreenshotReused,
         "This screenshot was already used by another account. Upload a screenshot of your own usage page.",
+    )
+}
+
+fn used_again() -> Decision {
+    Decision::deny(
+        Reason::ScreenshotReused,
+        "You already got a Kiro Pro seat with this screenshot. To get one again, send a new \
+         screenshot of this month's usage page.",
     )
 }
 

@@ -5,10 +5,12 @@
 //! settled or missing record never holds the queue, and one marker object per revision
 //! (`rulings/{record}.{revision}`, written once) lets one conditional update win.
 
-use super::blob_likeness;
+use super::{blob_likeness, blob_seats};
 use app::api::{AdminAction, DecisionRecord};
 use app::ssr::likeness::{Likeness, LikenessEntry};
-use app::ssr::ports::{AuditStore, Claim, DecisionPage, DecisionQuery, PortResult, RecordIndex};
+use app::ssr::ports::{
+    AuditStore, Claim, DecisionPage, DecisionQuery, PortResult, RecordIndex, Seat,
+};
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -174,5 +176,25 @@ impl RecordIndex for BlobIndex {
 
     async fn likeness_candidates(&self, likeness: &Likeness) -> PortResult<Vec<LikenessEntry>> {
         blob_likeness::candidates(&*self.audit, likeness).await
+    }
+
+    async fn put_seat(&self, seat: &Seat) -> PortResult<()> {
+        blob_seats::put(&*self.audit, seat).await
+    }
+
+    async fn seat(&self, email: &str) -> PortResult<Option<Seat>> {
+        blob_seats::get(&*self.audit, email).await
+    }
+
+    async fn remove_seat(&self, email: &str) -> PortResult<()> {
+        blob_seats::remove(&*self.audit, email).await
+    }
+
+    async fn seats_ending_by(&self, by: &str, limit: usize) -> PortResult<Vec<Seat>> {
+        blob_seats::due_by(&*self.audit, by, limit, |s| s.ends.as_deref()).await
+    }
+
+    async fn reminders_due_by(&self, by: &str, limit: usize) -> PortResult<Vec<Seat>> {
+        blob_seats::due_by(&*self.audit, by, limit, blob_seats::unreminded).await
     }
 }

@@ -4,6 +4,7 @@
 pub mod aws;
 pub mod blob_index;
 pub mod blob_likeness;
+pub mod blob_seats;
 pub mod file_audit;
 pub mod mail_message;
 pub mod memory;
@@ -14,6 +15,7 @@ pub mod smtp;
 pub mod sqlite_directory;
 pub mod sqlite_index;
 pub mod sqlite_likeness;
+pub mod sqlite_seats;
 pub mod tesseract;
 
 pub use blob_index::BlobIndex;

@@ -4,10 +4,12 @@
 //! Migrations are `server/migrations/records/*.sql`, applied in order by `PRAGMA user_version`.
 
 use super::blob_likeness::StoredLikeness;
-use super::sqlite_likeness;
+use super::{sqlite_likeness, sqlite_seats};
 use app::api::{AdminAction, DecisionRecord};
 use app::ssr::likeness::{Likeness, LikenessEntry};
-use app::ssr::ports::{Claim, DecisionPage, DecisionQuery, PortError, PortResult, RecordIndex};
+use app::ssr::ports::{
+    Claim, DecisionPage, DecisionQuery, PortError, PortResult, RecordIndex, Seat,
+};
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, ToSql, Transaction, TransactionBehavior};
 use std::path::Path;
@@ -17,6 +19,7 @@ use std::sync::{Arc, Mutex};
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/records/0001_records.sql"),
     include_str!("../../migrations/records/0002_likeness.sql"),
+    include_str!("../../migrations/records/0003_seats.sql"),
 ];
 
 /// Our name for this port in messages.
@@ -508,6 +511,33 @@ impl RecordIndex for SqliteIndex {
     async fn likeness_candidates(&self, likeness: &Likeness) -> PortResult<Vec<LikenessEntry>> {
         let likeness = likeness.clone();
         self.with(move |tx| sqlite_likeness::candidates(tx, &likeness))
+            .await
+    }
+
+    async fn put_seat(&self, seat: &Seat) -> PortResult<()> {
+        let seat = seat.clone();
+        self.with(move |tx| sqlite_seats::put(tx, &seat)).await
+    }
+
+    async fn seat(&self, email: &str) -> PortResult<Option<Seat>> {
+        let email = email.to_owned();
+        self.with(move |tx| sqlite_seats::get(tx, &email)).await
+    }
+
+    async fn remove_seat(&self, email: &str) -> PortResult<()> {
+        let email = email.to_owned();
+        self.with(move |tx| sqlite_seats::remove(tx, &email)).await
+    }
+
+    async fn seats_ending_by(&self, by: &str, limit: usize) -> PortResult<Vec<Seat>> {
+        let by = by.to_owned();
+        self.with(move |tx| sqlite_seats::ending_by(tx, &by, limit))
+            .await
+    }
+
+    async fn reminders_due_by(&self, by: &str, limit: usize) -> PortResult<Vec<Seat>> {
+        let by = by.to_owned();
+        self.with(move |tx| sqlite_seats::reminders_due_by(tx, &by, limit))
             .await
     }
 }

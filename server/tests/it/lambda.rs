@@ -163,3 +163,34 @@ fn cloudfront_adds_the_apps_own_policy_where_the_app_sets_none() {
         "infra/template.yaml's CSP differs from the app's: {policy}"
     );
 }
+
+/// The schedule's event (`tests/events/eventbridge-scheduled.json`, the example event of the
+/// `aws_lambda_events` crate, as AWS documents it) runs the sweep and answers its report; an
+/// API Gateway event through the same handler still reaches the router.
+#[tokio::test]
+async fn the_schedules_event_sweeps_the_seats_and_requests_still_reach_the_router() {
+    let app = spawn_app().await;
+    let event = |name: &str| -> serde_json::Value {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/events")
+            .join(name);
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let handle = |payload| {
+        server::lambda::handle(
+            app.router.clone(),
+            app.services.clone(),
+            LambdaEvent::new(payload, Context::default()),
+        )
+    };
+    let scheduled = event("eventbridge-scheduled.json");
+    assert!(server::lambda::is_scheduled(&scheduled));
+    let report = handle(scheduled).await.unwrap();
+    assert_eq!(report["reclaimed"], 0, "{report}");
+    assert!(report.get("statusCode").is_none(), "{report}");
+
+    let request = event("rest-get-root.json");
+    assert!(!server::lambda::is_scheduled(&request));
+    let page = handle(request).await.unwrap();
+    assert_eq!(page["statusCode"], 200, "{page}");
+}

@@ -16,6 +16,7 @@ mod members;
 mod ocr_fixtures;
 mod records;
 mod review;
+mod seats;
 mod unseen;
 mod verify;
 mod workflow;

@@ -25,6 +25,7 @@ pub const ADMIN_KEY: &str = "admin-key-for-tests";
 
 pub struct TestApp {
     pub router: Router,
+    pub services: Arc<app::ssr::Services>,
     pub data: tempfile::TempDir,
     pub directory: SqliteDirectory,
 }
@@ -80,13 +81,13 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let data = tempfile::tempdir().expect("temp dir");
     let mut config = test_config(data.path());
     configure(&mut config);
-    let router = Application::build(&config, test_leptos_options())
+    let built = Application::build(&config, test_leptos_options())
         .await
-        .expect("the app builds")
-        .router;
+        .expect("the app builds");
     let directory = SqliteDirectory::open(&data.path().join("directory.sqlite")).unwrap();
     TestApp {
-        router,
+        router: built.router,
+        services: built.services,
         data,
         directory,
     }

@@ -6,3 +6,4 @@ mod directory;
 mod likeness;
 mod mailer;
 mod record_index;
+mod seats;
