@@ -134,21 +134,7 @@ impl Services {
         let renewing = if self.is_in_group(&person.email).await? {
             let seat = self.index.seat(person.email.as_str()).await?;
             if !seat.as_ref().is_some_and(|s| s.renewable(self.clock.now())) {
-                super::metrics::decision(Verdict::AlreadyPro, None);
-                let until = seat
-                    .and_then(|s| s.ends)
-                    .map_or_else(String::new, |ends| format!(" until {ends}"));
-                return Ok(CheckOutcome {
-                    verdict: Verdict::AlreadyPro,
-                    reason: None,
-                    message: format!(
-                        "{} already has Kiro Pro{until}. Nothing to do.",
-                        person.email
-                    ),
-                    email: person.email.to_string(),
-                    counters: vec![],
-                    record_key: None,
-                });
+                return Ok(already_pro(&person.email, seat.and_then(|s| s.ends)));
             }
             true
         } else {
@@ -190,6 +176,10 @@ impl Services {
             }
             _ => false,
         };
+        // The same request twice at once: the other one has just granted the seat.
+        if used_before && !renewing && self.is_in_group(&person.email).await? {
+            return Ok(already_pro(&person.email, None));
+        }
         let stem = record_stem(&person.email, &image);
         let mut similar_to = None;
         // Kept before the grant, so that a near-duplicate racing this request sees it.
@@ -539,6 +529,20 @@ fn reused() -> Decision {
         Reason::ScreenshotReused,
         "This screenshot was already used by another account. Upload a screenshot of your own usage page.",
     )
+}
+
+/// "Already Pro": nothing to do (no analysis, no record).
+fn already_pro(email: &EmailAddress, ends: Option<String>) -> CheckOutcome {
+    super::metrics::decision(Verdict::AlreadyPro, None);
+    let until = ends.map_or_else(String::new, |ends| format!(" until {ends}"));
+    CheckOutcome {
+        verdict: Verdict::AlreadyPro,
+        reason: None,
+        message: format!("{email} already has Kiro Pro{until}. Nothing to do."),
+        email: email.to_string(),
+        counters: vec![],
+        record_key: None,
+    }
 }
 
 fn used_again() -> Decision {
