@@ -96,12 +96,17 @@ impl AllowedDomains {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let mut domains = Vec::new();
         for item in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let domain = item.strip_prefix('@').unwrap_or(item);
-            let valid = EmailAddress::parse(&format!("x@{domain}"))
-                .map_err(|_| format!("{item:?} is not a domain like example.com"))?;
-            domains.push(valid.domain().to_owned());
+            domains.push(Self::domain(item)?);
         }
         Ok(Self(domains))
+    }
+
+    /// One configured domain, lower case (a leading `@` is allowed).
+    pub fn domain(item: &str) -> Result<String, String> {
+        let domain = item.trim().strip_prefix('@').unwrap_or(item.trim());
+        let valid = EmailAddress::parse(&format!("x@{domain}"))
+            .map_err(|_| format!("{item:?} is not a domain like example.com"))?;
+        Ok(valid.domain().to_owned())
     }
 
     pub fn permits(&self, email: &EmailAddress) -> bool {

@@ -9,6 +9,7 @@ use app::ssr::access::{RateLimits, Secret};
 use app::ssr::capacity::AnalysisLimits;
 use app::ssr::notify::Notices;
 use app::ssr::seats::SeatPolicy;
+use app::ssr::subaddress::SubAddresses;
 use app::ssr::Policy;
 use http::HeaderValue;
 use lettre::message::Mailbox;
@@ -293,6 +294,8 @@ impl Config {
         let policy = Policy {
             allowed_domains: AllowedDomains::parse(&vars.or("KIRO_ALLOWED_DOMAINS", ""))
                 .map_err(|e| anyhow::anyhow!("KIRO_ALLOWED_DOMAINS: {e}"))?,
+            subaddresses: SubAddresses::parse(&vars.or("KIRO_SUBADDRESSES", ""))
+                .map_err(|e| anyhow::anyhow!("KIRO_SUBADDRESSES: {e}"))?,
             max_seats: match vars.get("KIRO_MAX_SEATS") {
                 None => None,
                 Some(_) => Some(vars.parse::<u32>("KIRO_MAX_SEATS", 0)?),

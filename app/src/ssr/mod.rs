@@ -16,6 +16,7 @@ pub mod ports;
 pub mod review;
 pub mod seats;
 pub mod security;
+pub mod subaddress;
 pub mod verify;
 pub mod workflow;
 
@@ -36,6 +37,8 @@ pub struct Policy {
     pub verify_email: bool,
     /// `KIRO_SEAT_POLICY`: how long a grant lasts.
     pub seat_policy: seats::SeatPolicy,
+    /// `KIRO_SUBADDRESSES`: whether `ada+1@corp.com` is Ada, refused, or another person.
+    pub subaddresses: subaddress::SubAddresses,
     /// `KIRO_SEAT_REMINDER_DAYS`: how long before its end a seat's holder is asked to renew.
     pub reminder_days: u32,
 }

@@ -71,7 +71,7 @@ impl Services {
         self.authorize(req.api_key.as_deref(), Role::Member)?;
         let email =
             EmailAddress::parse(&req.email).map_err(|m| AppError::invalid(Field::Email, m))?;
-        self.check_domain(&email)?;
+        let email = self.admit(email)?;
         if !self.policy.verify_email {
             return Err(AppError::NotFound(
                 "This Kiro Access does not use email codes: send your request without one.".into(),

@@ -108,13 +108,13 @@ impl Services {
     pub async fn check_credits(&self, req: CheckRequest) -> AppResult<CheckOutcome> {
         let started = Instant::now();
         self.authorize(req.api_key.as_deref(), Role::Member)?;
-        let person = Person::parse(
+        let mut person = Person::parse(
             &req.email,
             req.first_name.as_deref(),
             req.last_name.as_deref(),
             None,
         )?;
-        self.check_domain(&person.email)?;
+        person.email = self.admit(person.email)?;
         self.check_code(&person.email, req.code.as_deref()).await?;
         let bytes = match req.image {
             ImageUpload::Bytes(b) => b,
@@ -196,7 +196,8 @@ impl Services {
                             .await?;
                     let analyze_ms = t.elapsed().as_millis() as u64;
                     drop(slot);
-                    let mut decision = decide(&evidence, &person.email);
+                    let as_people = self.policy.subaddresses.fold_evidence(&evidence);
+                    let mut decision = decide(&as_people, &person.email);
                     if decision.verdict == Verdict::Granted {
                         let entry = LikenessEntry {
                             sha256: image.sha256.clone(),
@@ -371,13 +372,13 @@ impl Services {
     /// Create (or find) a user and put them in the group. Administrators only.
     pub async fn create_user(&self, req: CreateUserRequest) -> AppResult<CreatedUser> {
         let by = self.authorize(req.api_key.as_deref(), Role::Admin)?;
-        let person = Person::parse(
+        let mut person = Person::parse(
             &req.email,
             req.first_name.as_deref(),
             req.last_name.as_deref(),
             req.display_name.as_deref(),
         )?;
-        self.check_domain(&person.email)?;
+        person.email = self.admit(person.email)?;
         let created = self.grant(&person, format!("created by {by}")).await?;
         let outcome = match (created.created, created.added_to_group) {
             (true, _) => format!("created and added to {}", created.group),
@@ -398,16 +399,21 @@ impl Services {
         Ok(created)
     }
 
-    /// 403 for an address outside `KIRO_ALLOWED_DOMAINS`, before anything else is looked at.
-    pub(super) fn check_domain(&self, email: &EmailAddress) -> AppResult<()> {
+    /// The person an address someone typed stands for (`KIRO_SUBADDRESSES`: `ada+1@corp.com`
+    /// is Ada), before anything else is looked at: 403 outside `KIRO_ALLOWED_DOMAINS`, 400 for
+    /// a `+tag` the domain refuses.
+    pub(super) fn admit(&self, email: EmailAddress) -> AppResult<EmailAddress> {
         let allowed = &self.policy.allowed_domains;
-        if allowed.permits(email) {
-            return Ok(());
+        if !allowed.permits(&email) {
+            return Err(AppError::DomainNotAllowed(format!(
+                "Kiro Pro here is for addresses at {}; {email} is not one of them.",
+                allowed.as_slice().join(", ")
+            )));
         }
-        Err(AppError::DomainNotAllowed(format!(
-            "Kiro Pro here is for addresses at {}; {email} is not one of them.",
-            allowed.as_slice().join(", ")
-        )))
+        self.policy
+            .subaddresses
+            .person(email)
+            .map_err(|m| AppError::invalid(Field::Email, m))
     }
 
     pub(super) async fn is_in_group(&self, email: &EmailAddress) -> AppResult<bool> {

@@ -17,6 +17,7 @@ mod ocr_fixtures;
 mod records;
 mod review;
 mod seats;
+mod subaddress;
 mod unseen;
 mod verify;
 mod workflow;
