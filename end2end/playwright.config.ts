@@ -9,6 +9,8 @@ const port = Number(process.env.E2E_PORT ?? 3100);
 const edgePort = port + 1;
 /** A third server, local shape, whose group has one seat (`seats.spec.ts`). */
 export const seatsURL = `http://127.0.0.1:${port + 2}`;
+/** A fourth, local shape, whose seats last one day by a clock the test moves (`seat-ends.spec.ts`). */
+export const clockURL = `http://127.0.0.1:${port + 3}`;
 /** The release server binary, hash.txt beside it: the glibc build of `cargo leptos build
  * --release` unless KIRO_SERVER_DIR names another (scripts/test.sh: the static musl build). */
 export const serverDir = process.env.KIRO_SERVER_DIR ?? path.resolve(__dirname, '..', 'target', 'release');
@@ -28,7 +30,9 @@ export const keys = {
 };
 
 /** Each project's server keeps its data (and its mail outbox) here, under end2end/. */
-export const dataDirs: Record<string, string> = { local: '.data', edge: '.data-edge', seats: '.data-seats' };
+export const dataDirs: Record<string, string> = {
+  local: '.data', edge: '.data-edge', seats: '.data-seats', clock: '.data-clock',
+};
 
 export default defineConfig({
   testDir: './tests',
@@ -73,6 +77,24 @@ export default defineConfig({
         ...appEnv(dataDirs.seats),
         KIRO_MAX_SEATS: '1',
         LEPTOS_SITE_ADDR: seatsURL.replace('http://', ''),
+        LEPTOS_SITE_ROOT: '../target/site',
+        LEPTOS_OUTPUT_NAME: 'kiro-access',
+      },
+    },
+    {
+      command: `rm -rf ${dataDirs.clock} && mkdir -p ${dataDirs.clock} && exec '${serverDir}/server'`,
+      url: `${clockURL}/healthz`,
+      timeout: 60_000,
+      reuseExistingServer: false,
+      stdout: 'pipe',
+      env: {
+        ...appEnv(dataDirs.clock),
+        KIRO_SEAT_POLICY: 'days:1',
+        // Refused by the configuration anywhere AWS is in play; here the test moves it.
+        KIRO_TEST_CLOCK: 'movable',
+        // The test sweeps when it has moved the clock, not a timer.
+        KIRO_SWEEP_EVERY_SECS: '0',
+        LEPTOS_SITE_ADDR: clockURL.replace('http://', ''),
         LEPTOS_SITE_ROOT: '../target/site',
         LEPTOS_OUTPUT_NAME: 'kiro-access',
       },
