@@ -122,6 +122,9 @@ function appEnv(dataDir: string) {
     KIRO_ADMIN_KEYS: `${keys.admin},${keys.seatsAdmin}`,
     // Every test's addresses are at these; members.spec.ts checks another is refused.
     KIRO_ALLOWED_DOMAINS: 'example.com,example.org',
+    // The suite sends one address tens of screenshots a day (the adversarial set); the
+    // per-address limit itself is held by server/tests/it/subaddress.rs.
+    KIRO_REQUESTS_PER_ADDRESS: '500',
     // The server here is the static musl build (the Lambda package), which cannot load ONNX
     // Runtime's shared library: the browser suite reads with Tesseract. The default reader
     // (PP-OCR) is held to its figures by the integration tests (server/tests/it/unseen.rs).

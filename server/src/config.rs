@@ -300,6 +300,9 @@ impl Config {
                 None => None,
                 Some(_) => Some(vars.parse::<u32>("KIRO_MAX_SEATS", 0)?),
             },
+            // 0 turns the per-address limit off; each key's own limit stays.
+            requests_per_address: Some(vars.parse::<u32>("KIRO_REQUESTS_PER_ADDRESS", 20)?)
+                .filter(|&n| n > 0),
             verify_email: match vars.or("KIRO_VERIFY_EMAIL", "on").as_str() {
                 "on" => true,
                 "off" => false,

@@ -87,6 +87,11 @@ pub enum AppError {
     /// This address was mailed `verify::CODES_PER_DAY` codes today.
     #[error("the address had its codes for today; retry after {retry_after_secs} s")]
     CodesPerDay { retry_after_secs: u64 },
+    /// This address sent `allowed` screenshots today (`KIRO_REQUESTS_PER_ADDRESS`).
+    #[error(
+        "the address sent its {allowed} screenshots for today; retry after {retry_after_secs} s"
+    )]
+    RequestsPerDay { allowed: u32, retry_after_secs: u64 },
     /// Every analysis slot stayed taken for the whole wait (`capacity`).
     #[error("no analysis slot came free; retry after {retry_after_secs} s")]
     Busy { retry_after_secs: u64 },
@@ -127,9 +132,10 @@ impl AppError {
             Self::TooLarge { .. } => ErrorCode::TooLarge,
             Self::UnsupportedMedia(_) => ErrorCode::UnsupportedMediaType,
             Self::UnprocessableImage(_) => ErrorCode::UnprocessableImage,
-            Self::RateLimited { .. } | Self::CodeTooSoon { .. } | Self::CodesPerDay { .. } => {
-                ErrorCode::RateLimited
-            }
+            Self::RateLimited { .. }
+            | Self::CodeTooSoon { .. }
+            | Self::CodesPerDay { .. }
+            | Self::RequestsPerDay { .. } => ErrorCode::RateLimited,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::Dependency(PortError::Timeout { .. })
@@ -168,6 +174,14 @@ impl AppError {
                 "This address has been mailed {} codes today: use the newest one, or ask again \
                  tomorrow (in {} h).",
                 super::verify::CODES_PER_DAY,
+                retry_after_secs.div_ceil(3600)
+            ),
+            Self::RequestsPerDay {
+                allowed,
+                retry_after_secs,
+            } => format!(
+                "This address has sent {allowed} screenshots today, as many as one person may: \
+                 nothing was read. Ask an administrator, or try again tomorrow (in {} h).",
                 retry_after_secs.div_ceil(3600)
             ),
             Self::Busy { retry_after_secs } => format!(
@@ -252,6 +266,9 @@ pub fn to_api_error(err: AppError) -> ApiError {
         AppError::RateLimited { retry_after_secs }
         | AppError::CodeTooSoon { retry_after_secs }
         | AppError::CodesPerDay { retry_after_secs }
+        | AppError::RequestsPerDay {
+            retry_after_secs, ..
+        }
         | AppError::Busy { retry_after_secs } => api.retry_after_secs = Some(*retry_after_secs),
         _ => {}
     }

@@ -32,6 +32,9 @@ pub struct Policy {
     pub allowed_domains: crate::domain::AllowedDomains,
     /// `KIRO_MAX_SEATS`: the group's size at most; `None`, no cap.
     pub max_seats: Option<u32>,
+    /// `KIRO_REQUESTS_PER_ADDRESS`: screenshots one address may send a UTC day (beside each
+    /// key's limit, so one member cannot spend everyone's quota); `None`, no limit.
+    pub requests_per_address: Option<u32>,
     /// `KIRO_VERIFY_EMAIL`: a request for Pro must carry a code mailed to the address
     /// (`verify`). On in the server's configuration; off in `Policy::default()`.
     pub verify_email: bool,

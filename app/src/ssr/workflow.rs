@@ -141,6 +141,7 @@ impl Services {
             false
         };
 
+        self.check_requests_today(&person.email).await?;
         if let Some(waiting) = self.index.waiting_review(person.email.as_str()).await? {
             super::metrics::decision(Verdict::Review, Some(Reason::AlreadyWaiting));
             return Ok(CheckOutcome {
@@ -334,6 +335,38 @@ impl Services {
     /// Whether `email` already held a seat granted with this image (a seat since revoked or
     /// ended: the same evidence never grants twice). A grant that was never applied does not
     /// count, so a retry after a failed grant completes it.
+    /// 429 once the address sent `KIRO_REQUESTS_PER_ADDRESS` screenshots this UTC day: its
+    /// decisions on record, newest first, so at most that many are read.
+    async fn check_requests_today(&self, email: &EmailAddress) -> AppResult<()> {
+        let Some(allowed) = self.policy.requests_per_address else {
+            return Ok(());
+        };
+        let now = chrono::Utc::now();
+        let midnight = now.date_naive().and_time(chrono::NaiveTime::MIN).and_utc();
+        let query = super::ports::DecisionQuery {
+            email: Some(email.to_string()),
+            limit: allowed as usize,
+            ..Default::default()
+        };
+        let today = self
+            .index
+            .decisions(&query)
+            .await?
+            .records
+            .iter()
+            .filter(|r| super::seats::parse_stamp(&r.at).is_some_and(|at| at >= midnight))
+            .count();
+        if today < allowed as usize {
+            return Ok(());
+        }
+        Err(AppError::RequestsPerDay {
+            allowed,
+            retry_after_secs: (midnight + chrono::Duration::days(1) - now)
+                .num_seconds()
+                .max(1) as u64,
+        })
+    }
+
     async fn got_a_seat_with(&self, email: &str, sha256: &str) -> AppResult<bool> {
         let mut query = super::ports::DecisionQuery {
             email: Some(email.to_owned()),

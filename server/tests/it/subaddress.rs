@@ -1,9 +1,10 @@
 //! One person, one address (`KIRO_SUBADDRESSES`): `ada+1@example.com` is Ada for her code, her
-//! seat and her place in the queue; a domain can refuse tags or keep them as other people.
+//! seat and her place in the queue; a domain can refuse tags or keep them as other people. And one
+//! person's share: `KIRO_REQUESTS_PER_ADDRESS` screenshots a day, whatever tag or key they use.
 
 use crate::common::{
-    b64, depleted, fixture, get_with_key, json_request, send, spawn_with_fakes_and, FakedApp,
-    Reply, ADMIN_KEY, MEMBER_KEY,
+    b64, check_request, depleted, fixture, get_with_key, json_request, send, spawn_with_fakes_and,
+    FakedApp, Reply, ADMIN_KEY, MEMBER_KEY,
 };
 use app::ssr::subaddress::SubAddresses;
 use http::StatusCode;
@@ -116,4 +117,49 @@ async fn a_domain_that_keeps_tags_treats_them_as_other_mailboxes() {
     let granted = check(&app, "ada+1@example.com", &code, "depleted-light.png").await;
     assert_eq!(granted.body["verdict"], "granted", "{}", granted.text);
     assert_eq!(members(&app).await, vec!["ada+1@example.com".to_owned()]);
+}
+
+#[tokio::test]
+async fn one_address_sends_its_share_of_screenshots_a_day_and_then_nothing_is_read() {
+    // Every page shows another account: each request is read, denied and recorded.
+    let app = spawn_with_fakes_and(depleted("someone@example.com"), |c| {
+        c.policy.requests_per_address = Some(3);
+    });
+    let check = |email: &'static str, key: &'static str| {
+        let request = check_request(Some(key), email, &fixture("depleted-light.png"));
+        send(&app.router, request)
+    };
+    // Three, under three tags (the fold makes them Ada) and two keys.
+    for (email, key) in [
+        (ADA, MEMBER_KEY),
+        ("ada+1@example.com", ADMIN_KEY),
+        ("ada+2@example.com", MEMBER_KEY),
+    ] {
+        let reply = check(email, key).await;
+        assert_eq!(reply.body["verdict"], "denied", "{}", reply.text);
+    }
+    let analysed = app.analyzer.calls();
+    let refused = check("ada+3@example.com", ADMIN_KEY).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        refused.text
+    );
+    assert_eq!(refused.body["error"]["code"], "rate_limited");
+    assert!(
+        refused.text.contains("sent 3 screenshots today"),
+        "{}",
+        refused.text
+    );
+    let wait: u64 = refused.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=86_400).contains(&wait), "{wait}");
+    assert_eq!(app.analyzer.calls(), analysed, "nothing was read");
+    // Another person is not held up.
+    let bob = check("bob@example.com", MEMBER_KEY).await;
+    assert_eq!(bob.status, StatusCode::OK, "{}", bob.text);
 }
