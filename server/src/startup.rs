@@ -140,7 +140,7 @@ pub async fn services(config: &Config) -> anyhow::Result<Services> {
             ))
         }
     };
-    let index = record_index(config, &audit)?;
+    let index = record_index(config, &audit).await?;
     let analyzer: Arc<dyn Analyzer> = match &config.analyzer {
         AnalyzerBackend::PpOcr(settings) => Arc::new(
             PpOcrAnalyzer::load(settings)
@@ -184,7 +184,7 @@ pub async fn services(config: &Config) -> anyhow::Result<Services> {
 /// The record index beside the audit store: SQLite in the data directory (an older directory's
 /// record files are indexed on the first start, with a count printed), or, with S3, the
 /// listings of the bucket (`BlobIndex`) until the DynamoDB adapter exists.
-fn record_index(
+async fn record_index(
     config: &Config,
     audit: &Arc<dyn AuditStore>,
 ) -> anyhow::Result<Arc<dyn RecordIndex>> {
@@ -209,10 +209,28 @@ fn record_index(
                     );
                 }
             }
+            let rekeyed = index.rekey_likenesses(&**audit).await;
+            report_rekeyed(rekeyed.context("re-keying the kept likenesses")?);
             Arc::new(index)
         }
-        AuditBackend::S3 { .. } => Arc::new(BlobIndex::new(audit.clone())),
+        AuditBackend::S3 { .. } => {
+            let index = BlobIndex::new(audit.clone());
+            let rekeyed = index.rekey_likenesses().await;
+            report_rekeyed(rekeyed.context("re-keying the kept likenesses")?);
+            Arc::new(index)
+        }
     })
+}
+
+/// Says what re-keying did, when it found likenesses made another way.
+fn report_rekeyed(done: Option<app::ssr::likeness::Rekeyed>) {
+    if let Some(done) = done.filter(|d| *d != Default::default()) {
+        println!(
+            "re-keyed {} granted images' likenesses from their screenshots; {} whose screenshot \
+             is gone were removed",
+            done.rekeyed, done.removed
+        );
+    }
 }
 
 /// The services over the given ports, with the configuration's keys, limits and group.

@@ -28,6 +28,13 @@ impl BlobIndex {
         Self { audit }
     }
 
+    /// Re-keys the likenesses kept before `LIKENESS_VERSION`, once (`blob_likeness::rekey`).
+    pub async fn rekey_likenesses(
+        &self,
+    ) -> app::ssr::AppResult<Option<app::ssr::likeness::Rekeyed>> {
+        blob_likeness::rekey(&*self.audit).await
+    }
+
     /// The queue slot of an exact email: the store's own review names fold letters that differ.
     fn slot(email: &str) -> String {
         let digest = Sha256::digest(email.as_bytes());

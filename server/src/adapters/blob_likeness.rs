@@ -2,7 +2,7 @@
 //! directory or bucket has held since near-duplicates were first caught): the blob index keeps
 //! them there and reads every entry of a close aspect; the SQLite index imports them once.
 
-use app::ssr::likeness::{Likeness, LikenessEntry};
+use app::ssr::likeness::{of_stored, Likeness, LikenessEntry, Rekeyed, LIKENESS_VERSION};
 use app::ssr::ports::{rank_candidates, AuditStore, PortResult};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -17,6 +17,9 @@ pub struct StoredLikeness {
     screenshot_key: String,
     aspect: u32,
     cells: String,
+    /// `LIKENESS_VERSION` when it was made; absent (0) before versions were written.
+    #[serde(default)]
+    version: u32,
 }
 
 impl StoredLikeness {
@@ -43,6 +46,7 @@ impl StoredLikeness {
             screenshot_key: entry.screenshot_key.clone(),
             aspect: entry.likeness.aspect,
             cells: base64::engine::general_purpose::STANDARD.encode(&entry.likeness.cells),
+            version: LIKENESS_VERSION,
         };
         serde_json::to_vec(&stored).expect("a StoredLikeness always serialises")
     }
@@ -85,6 +89,49 @@ pub async fn release(audit: &dyn AuditStore, sha256: &str, email: &str) -> PortR
         audit.remove_once(&key).await?;
     }
     Ok(())
+}
+
+/// Makes again, from their screenshots, the entries kept before `LIKENESS_VERSION`, once (a
+/// marker object says it is done; a later start reads only that). An entry whose screenshot is
+/// gone is removed. Its key names its aspect, which may change: the old object goes, a new one
+/// is written.
+pub async fn rekey(audit: &dyn AuditStore) -> app::ssr::AppResult<Option<Rekeyed>> {
+    let marker = format!("{FOLDER}_likeness-v{LIKENESS_VERSION}");
+    if audit.read_once(&marker).await?.is_some() {
+        return Ok(None);
+    }
+    let mut done = Rekeyed::default();
+    for key in audit.keys_in(FOLDER).await? {
+        let Some((_, sha)) = parts(&key) else {
+            continue;
+        };
+        let Some(bytes) = audit.read_once(&key).await? else {
+            continue;
+        };
+        let Ok(stored) = serde_json::from_slice::<StoredLikeness>(&bytes) else {
+            continue;
+        };
+        if stored.version >= LIKENESS_VERSION {
+            continue;
+        }
+        let made = of_stored(audit, &stored.screenshot_key).await?;
+        audit.remove_once(&key).await?;
+        match made {
+            Some(likeness) => {
+                let entry = LikenessEntry {
+                    sha256: sha.to_owned(),
+                    email: stored.email,
+                    screenshot_key: stored.screenshot_key,
+                    likeness,
+                };
+                reserve(audit, &entry).await?;
+                done.rekeyed += 1;
+            }
+            None => done.removed += 1,
+        }
+    }
+    audit.create_once(&marker, b"done").await?;
+    Ok(Some(done))
 }
 
 /// Every entry of a close aspect is read (a listing has no keys to seek), then ranked.

@@ -6,9 +6,9 @@
 use super::blob_likeness::StoredLikeness;
 use super::{sqlite_likeness, sqlite_seats};
 use app::api::{AdminAction, DecisionRecord};
-use app::ssr::likeness::{Likeness, LikenessEntry};
+use app::ssr::likeness::{of_stored, Likeness, LikenessEntry, Rekeyed, LIKENESS_VERSION};
 use app::ssr::ports::{
-    Claim, DecisionPage, DecisionQuery, PortError, PortResult, RecordIndex, Seat,
+    AuditStore, Claim, DecisionPage, DecisionQuery, PortError, PortResult, RecordIndex, Seat,
 };
 use async_trait::async_trait;
 use rusqlite::{params, Connection, OptionalExtension, ToSql, Transaction, TransactionBehavior};
@@ -135,6 +135,36 @@ impl SqliteIndex {
         mark_done(&tx, "imported_files")?;
         tx.commit()?;
         Ok(Some(imported))
+    }
+}
+
+impl SqliteIndex {
+    /// Makes again, from their screenshots, the likenesses kept before `LIKENESS_VERSION` (their
+    /// cells and band keys were made another way and would not find a request's), once: a
+    /// later start finds it done and returns `None`. Run at start-up, before requests.
+    pub async fn rekey_likenesses(
+        &self,
+        audit: &dyn AuditStore,
+    ) -> anyhow::Result<Option<Rekeyed>> {
+        let step = format!("likeness_v{LIKENESS_VERSION}");
+        let rows = {
+            let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+            let tx = conn.transaction()?;
+            if done(&tx, &step)? {
+                return Ok(None);
+            }
+            sqlite_likeness::all(&tx)?
+        };
+        let mut made = Vec::with_capacity(rows.len());
+        for (id, screenshot_key) in rows {
+            made.push((id, of_stored(audit, &screenshot_key).await?));
+        }
+        let mut conn = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let done = sqlite_likeness::replace_all(&tx, made)?;
+        mark_done(&tx, &step)?;
+        tx.commit()?;
+        Ok(Some(done))
     }
 }
 

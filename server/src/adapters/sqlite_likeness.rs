@@ -1,7 +1,7 @@
 //! The likeness part of the SQLite record index: an entry row per granted image and a row per
 //! band key, so that candidates are a seek per key (newest `LIKENESS_PER_KEY` of each), ranked.
 
-use app::ssr::likeness::{Likeness, LikenessEntry};
+use app::ssr::likeness::{Likeness, LikenessEntry, Rekeyed};
 use app::ssr::ports::{rank_candidates, LIKENESS_PER_KEY};
 use rusqlite::{params, OptionalExtension, Transaction};
 
@@ -21,14 +21,52 @@ pub fn insert(tx: &Transaction, entry: &LikenessEntry) -> rusqlite::Result<bool>
     if inserted == 0 {
         return Ok(false);
     }
-    let id = tx.last_insert_rowid();
+    insert_keys(tx, tx.last_insert_rowid(), &entry.likeness)?;
+    Ok(true)
+}
+
+fn insert_keys(tx: &Transaction, id: i64, likeness: &Likeness) -> rusqlite::Result<()> {
     let mut statement = tx.prepare_cached(
         "INSERT OR IGNORE INTO likeness_keys (band_key, likeness_id) VALUES (?1, ?2)",
     )?;
-    for key in entry.likeness.band_keys() {
+    for key in likeness.band_keys() {
         statement.execute(params![key, id])?;
     }
-    Ok(true)
+    Ok(())
+}
+
+/// Every entry's id and screenshot, for re-keying.
+pub fn all(tx: &Transaction) -> rusqlite::Result<Vec<(i64, String)>> {
+    let mut statement = tx.prepare("SELECT id, screenshot_key FROM likeness ORDER BY id")?;
+    let rows = statement.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+/// Replaces every entry's likeness and band keys with those made again (`None`: the entry is
+/// removed), in the caller's one transaction: no old key is left to find a new entry by.
+pub fn replace_all(
+    tx: &Transaction,
+    made: Vec<(i64, Option<Likeness>)>,
+) -> rusqlite::Result<Rekeyed> {
+    tx.execute("DELETE FROM likeness_keys", [])?;
+    let mut done = Rekeyed::default();
+    for (id, likeness) in made {
+        match likeness {
+            Some(likeness) => {
+                tx.execute(
+                    "UPDATE likeness SET aspect = ?1, cells = ?2 WHERE id = ?3",
+                    params![likeness.aspect, likeness.cells, id],
+                )?;
+                insert_keys(tx, id, &likeness)?;
+                done.rekeyed += 1;
+            }
+            None => {
+                tx.execute("DELETE FROM likeness WHERE id = ?1", [id])?;
+                done.removed += 1;
+            }
+        }
+    }
+    Ok(done)
 }
 
 /// Removes `email`'s entry of these pixels and its keys.

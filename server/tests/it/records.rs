@@ -42,6 +42,14 @@ async fn old_data_dir(root: &Path) -> Vec<DecisionRecord> {
     for r in &records {
         files.put_record(&r.record_key(), r).await.unwrap();
     }
+    // Ada's granted screenshot, as a request stored it (normalised PNG).
+    let png = app::ssr::normalise::normalise(&crate::common::fixture("depleted-light.png"))
+        .unwrap()
+        .png;
+    files
+        .put_screenshot(&records[0].screenshot_key, &png, "image/png")
+        .await
+        .unwrap();
     assert!(files
         .open_review("cy@example.com", &records[2].record_key())
         .await
@@ -137,13 +145,15 @@ async fn an_old_data_directory_is_indexed_once_and_its_admin_page_shows_its_hist
         index.image_owner("sha-1").await.unwrap().as_deref(),
         Some("ada@example.com")
     );
-    let candidates = index
-        .likeness_candidates(&app::ssr::likeness::Likeness {
-            aspect: 1600,
-            cells: old_cells(),
-        })
-        .await
-        .unwrap();
+    // The likeness the old version made was made again from its screenshot (the one whose
+    // file is cut short is not an entry): a darkened, padded copy of her page (Bob's, the
+    // same but for the email) finds it.
+    let copy = std::fs::read(
+        crate::common::fixtures_dir().join("likeness/bob-depleted-light-darker-and-padded.png"),
+    )
+    .unwrap();
+    let copy = app::ssr::normalise::normalise(&copy).unwrap().likeness;
+    let candidates = index.likeness_candidates(&copy).await.unwrap();
     assert_eq!(
         candidates
             .iter()
@@ -151,6 +161,13 @@ async fn an_old_data_directory_is_indexed_once_and_its_admin_page_shows_its_hist
             .collect::<Vec<_>>(),
         [("sha-1", "ada@example.com")]
     );
+    assert!(copy.is_alike(&candidates[0].likeness));
+    assert_ne!(candidates[0].likeness.cells, old_cells());
+    assert!(index
+        .rekey_likenesses(&FileAuditStore::open(data.path()).unwrap())
+        .await
+        .unwrap()
+        .is_none());
     assert_eq!(candidates[0].screenshot_key, records[0].screenshot_key);
     // The claim that names nobody is not carried over to deny its rightful owner.
     assert_eq!(
@@ -319,4 +336,53 @@ async fn a_bad_filter_is_a_400_naming_it_and_a_member_key_is_refused() {
         "{}",
         member.text
     );
+}
+
+/// The blob index (S3, and the in-memory store here) re-keys the likenesses an earlier version
+/// kept under `similar/`, once: from the screenshot where it is kept, removed where it is gone.
+#[tokio::test]
+async fn the_blob_index_makes_old_likenesses_again_once() {
+    use app::ssr::likeness::Rekeyed;
+    use base64::Engine;
+    let audit = std::sync::Arc::new(server::adapters::memory::MemoryAuditStore::default());
+    let png = app::ssr::normalise::normalise(&crate::common::fixture("depleted-light.png"))
+        .unwrap()
+        .png;
+    audit
+        .put_screenshot("screenshots/old-ada.png", &png, "image/png")
+        .await
+        .unwrap();
+    let cells = base64::engine::general_purpose::STANDARD.encode(old_cells());
+    for (sha, shot) in [
+        ("sha-kept", "screenshots/old-ada.png"),
+        ("sha-gone", "screenshots/expired.png"),
+    ] {
+        let old = format!(
+            r#"{{"email":"ada@example.com","screenshotKey":"{shot}","aspect":1600,"cells":"{cells}"}}"#
+        );
+        assert!(audit
+            .create_once(&format!("similar/001600-{sha}.json"), old.as_bytes())
+            .await
+            .unwrap());
+    }
+    let index = server::adapters::BlobIndex::new(audit.clone());
+    assert_eq!(
+        index.rekey_likenesses().await.unwrap(),
+        Some(Rekeyed {
+            rekeyed: 1,
+            removed: 1
+        })
+    );
+    let copy = std::fs::read(
+        crate::common::fixtures_dir().join("likeness/bob-depleted-light-padded-black-frame.png"),
+    )
+    .unwrap();
+    let copy = app::ssr::normalise::normalise(&copy).unwrap().likeness;
+    let found = index.likeness_candidates(&copy).await.unwrap();
+    assert_eq!(
+        found.iter().map(|e| e.sha256.as_str()).collect::<Vec<_>>(),
+        ["sha-kept"]
+    );
+    assert!(copy.is_alike(&found[0].likeness));
+    assert_eq!(index.rekey_likenesses().await.unwrap(), None);
 }

@@ -328,3 +328,43 @@ async fn an_edited_copy_of_another_accounts_granted_page_waits_beside_it() {
     .await;
     assert_eq!(cara.body["verdict"], "granted", "{}", cara.text);
 }
+
+/// Bob's granted page, darkened, padded or moved in a larger frame (the likeness-dodge set,
+/// `end2end/fixtures/likeness`), sent by Ada: each goes to review, none gets a seat.
+#[tokio::test]
+async fn a_darkened_padded_or_reframed_copy_of_a_granted_page_waits_for_review() {
+    const BOB: &str = "bob@example.com";
+    let app = spawn_with_fakes(crate::common::depleted(BOB));
+    let bob_page = fixture("bob-depleted-light.png");
+    let bob = send(&app.router, check_request(Some(MEMBER_KEY), BOB, &bob_page)).await;
+    assert_eq!(bob.body["verdict"], "granted", "{}", bob.text);
+
+    app.analyzer.answer(crate::common::depleted(ADA));
+    for copy in [
+        "darker-24",
+        "flatter",
+        "padded-white-right",
+        "padded-left-top",
+        "reframed",
+    ] {
+        let path =
+            crate::common::fixtures_dir().join(format!("likeness/bob-depleted-light-{copy}.png"));
+        let png = std::fs::read(path).unwrap();
+        let ada = send(&app.router, check_request(Some(MEMBER_KEY), ADA, &png)).await;
+        assert_eq!(ada.body["verdict"], "review", "{copy}: {}", ada.text);
+        assert_eq!(ada.body["reason"], "similar_screenshot", "{copy}");
+        // Settled as a denial, so the next copy is decided afresh (not "already waiting").
+        let key = ada.body["recordKey"].as_str().unwrap().to_owned();
+        let denied = send(
+            &app.router,
+            json_request(
+                "/reviews/deny",
+                Some(ADMIN_KEY),
+                serde_json::json!({ "recordKey": key }),
+            ),
+        )
+        .await;
+        assert_eq!(denied.status, StatusCode::OK, "{copy}: {}", denied.text);
+    }
+    assert_eq!(app.directory.membership_count(), 1);
+}
