@@ -9,6 +9,7 @@ mod api;
 mod aws;
 mod common;
 mod contracts;
+mod decode_ceiling;
 mod edge;
 mod lambda;
 mod mail;
