@@ -105,7 +105,7 @@ impl Services {
                 None,
             )?;
             let how = format!("approved by {by}");
-            if let Err(e) = self.grant_noted(&person, &mut record, how).await {
+            if let Err(e) = self.grant_noted(&person, &mut record, how, false).await {
                 self.reopen(&key, record).await;
                 return Err(e);
             }

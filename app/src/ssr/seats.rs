@@ -124,10 +124,20 @@ impl Seat {
                 .and_then(parse_stamp)
                 .is_some_and(|at| at <= now)
     }
+
+    /// Whether it still holds at `now`: it has no end, or its end is still to come.
+    pub fn runs_at(&self, now: DateTime<Utc>) -> bool {
+        self.ends
+            .as_deref()
+            .is_none_or(|end| parse_stamp(end).is_some_and(|end| end > now))
+    }
 }
 
 /// Seats the sweep reads at once.
 pub const SWEEP_PAGE: usize = 100;
+/// Seats of a page whose steps run at once (each is a few calls to the directory, the stores and
+/// the mailer, which wait more than they work).
+const SWEEP_AT_ONCE: usize = 8;
 /// How long one sweep works before it stops (the next run resumes where it stopped): well
 /// inside the Lambda function's timeout.
 pub const SWEEP_BUDGET: std::time::Duration = std::time::Duration::from_secs(20);
@@ -143,13 +153,22 @@ pub struct ExtendRequest {
 }
 
 impl Services {
-    /// The seat `email` holds after a grant now: a new term by the policy, or, when they hold
-    /// one (a renewal, an administrator adding them again), one more term after its end; a
-    /// permanent seat stays permanent. Written before the membership, so that no grant is
-    /// without its end.
-    pub(super) async fn keep_seat(&self, email: &str, how: String) -> AppResult<Seat> {
+    /// The seat `email` holds after a grant now: a new term by the policy; with `another_term`
+    /// (a renewal, an administrator's extension) one more term after the current end. A seat
+    /// that still runs is otherwise kept as it is: two identical requests at once, or a retry of
+    /// a grant that failed half-way, add no second term. A permanent seat stays permanent.
+    /// Written before the membership, so that no grant is without its end.
+    pub(super) async fn keep_seat(
+        &self,
+        email: &str,
+        how: String,
+        another_term: bool,
+    ) -> AppResult<Seat> {
         let now = self.clock.now();
         let current = self.index.seat(email).await?;
+        if let Some(seat) = current.as_ref().filter(|s| !another_term && s.runs_at(now)) {
+            return Ok(seat.clone());
+        }
         let policy = self.policy.seat_policy;
         let (since, start, ends) = match &current {
             Some(seat) if seat.ends.is_none() => (seat.since.clone(), now, None),
@@ -202,7 +221,7 @@ impl Services {
         } else {
             (
                 AdminActionKind::Extend,
-                self.keep_seat(email.as_str(), how).await?,
+                self.keep_seat(email.as_str(), how, true).await?,
             )
         };
         let message = match &seat.ends {
@@ -250,13 +269,13 @@ impl Services {
         // Ended seats first: a seat whose end passed unswept gets no "renew" mail.
         while started.elapsed() <= SWEEP_BUDGET {
             let ended = self.index.seats_ending_by(&now, SWEEP_PAGE).await?;
-            if self.sweep_page(&ended, &mut report, Self::reclaim).await == 0 {
+            if self.sweep_page(&ended, &mut report, false).await == 0 {
                 break;
             }
         }
         while started.elapsed() <= SWEEP_BUDGET {
             let due = self.index.reminders_due_by(&now, SWEEP_PAGE).await?;
-            if self.sweep_page(&due, &mut report, Self::remind).await == 0 {
+            if self.sweep_page(&due, &mut report, true).await == 0 {
                 break;
             }
         }
@@ -265,35 +284,48 @@ impl Services {
         Ok(report)
     }
 
-    /// Runs `step` on each seat of a page; how many went through.
-    async fn sweep_page<'a, F, Fut>(
-        &'a self,
-        seats: &'a [Seat],
-        report: &mut SweepReport,
-        step: F,
-    ) -> usize
-    where
-        F: Fn(&'a Self, &'a Seat) -> Fut,
-        Fut: std::future::Future<Output = AppResult<SweepStep>>,
-    {
+    /// Runs the sweep's step on each seat of a page, `SWEEP_AT_ONCE` at a time (`remind`, or else
+    /// `reclaim`); how many went through.
+    async fn sweep_page(&self, seats: &[Seat], report: &mut SweepReport, remind: bool) -> usize {
         let mut done = 0;
-        for seat in seats {
-            match step(self, seat).await {
-                Ok(SweepStep::Reminded) => {
-                    (done, report.reminded) = (done + 1, report.reminded + 1)
+        for batch in seats.chunks(SWEEP_AT_ONCE) {
+            let results = futures::future::join_all(batch.iter().map(|seat| async move {
+                if remind {
+                    self.remind(seat).await
+                } else {
+                    self.reclaim(seat).await
                 }
-                Ok(SweepStep::Reclaimed) => {
-                    (done, report.reclaimed) = (done + 1, report.reclaimed + 1)
-                }
-                Err(e) => {
-                    tracing::warn!(cause = %CauseChain(&e), email = %seat.email, "a seat's sweep step failed");
-                    report.failed += 1;
-                }
-            }
+            }))
+            .await;
+            done += count_steps(batch, results, report);
         }
         done
     }
+}
 
+/// Adds a batch's results to the report; how many went through.
+fn count_steps(
+    batch: &[Seat],
+    results: Vec<AppResult<SweepStep>>,
+    report: &mut SweepReport,
+) -> usize {
+    let mut done = 0;
+    for (seat, result) in batch.iter().zip(results) {
+        match result {
+            Ok(SweepStep::Reminded) => report.reminded += 1,
+            Ok(SweepStep::Reclaimed) => report.reclaimed += 1,
+            Err(e) => {
+                tracing::warn!(cause = %CauseChain(&e), email = %seat.email, "a seat's sweep step failed");
+                report.failed += 1;
+                continue;
+            }
+        }
+        done += 1;
+    }
+    done
+}
+
+impl Services {
     /// Mails "renew" and marks the seat reminded (a mail that fails is tried again next run).
     async fn remind(&self, seat: &Seat) -> AppResult<SweepStep> {
         self.send_renew_reminder(seat).await?;

@@ -299,7 +299,9 @@ impl Services {
 
             if decision.verdict == Verdict::Granted {
                 let how = if renewing { "renewed" } else { "granted automatically" };
-                let granted = self.grant_noted(&person, &mut record, how.into()).await;
+                let granted = self
+                    .grant_noted(&person, &mut record, how.into(), renewing)
+                    .await;
                 record.timings.total_ms = started.elapsed().as_millis() as u64;
                 self.update_record(&record_key, &record).await;
                 if let (true, Some(ends)) = (renewing, granted?.seat_ends) {
@@ -412,7 +414,9 @@ impl Services {
             req.display_name.as_deref(),
         )?;
         person.email = self.admit(person.email)?;
-        let created = self.grant(&person, format!("created by {by}")).await?;
+        let created = self
+            .grant(&person, format!("created by {by}"), false)
+            .await?;
         let outcome = match (created.created, created.added_to_group) {
             (true, _) => format!("created and added to {}", created.group),
             (false, true) => format!("existing user added to {}", created.group),
@@ -461,8 +465,14 @@ impl Services {
     /// requests race: a conflict means the other one won, and we go on with what it made.
     /// With `KIRO_MAX_SEATS` reached, a grant that would take a new seat is a 409 and changes
     /// nothing (two grants racing for the last seat can both get in: the count is not a lock).
-    /// The seat is written (`keep_seat`, with `how`) before the membership.
-    pub(super) async fn grant(&self, person: &Person, how: String) -> AppResult<CreatedUser> {
+    /// The seat is written (`keep_seat`, with `how`; `renewal`: one more term) before the
+    /// membership.
+    pub(super) async fn grant(
+        &self,
+        person: &Person,
+        how: String,
+        renewal: bool,
+    ) -> AppResult<CreatedUser> {
         let new_user = person.new_user();
         let group_id = self.group_id().await?;
         let existing = self.directory.find_user(&new_user.user_name).await?;
@@ -488,7 +498,7 @@ impl Services {
                 Err(e) => return Err(e.into()),
             },
         };
-        let seat = self.keep_seat(&new_user.email, how).await?;
+        let seat = self.keep_seat(&new_user.email, how, renewal).await?;
         let added = if has_seat || self.directory.is_member(&group_id, &user_id).await? {
             false
         } else {
@@ -516,10 +526,11 @@ impl Services {
         person: &Person,
         record: &mut DecisionRecord,
         how: String,
+        renewal: bool,
     ) -> AppResult<CreatedUser> {
         // Stopped short of the deadline, a grant may be half done (a user without the
         // membership): the record says it was not applied, and a retry completes it.
-        let bounded = async { Ok(self.grant(person, how).await) };
+        let bounded = async { Ok(self.grant(person, how, renewal).await) };
         let granted = deadline::within(deadline::RECORD_RESERVE, "the directory", bounded)
             .await
             .unwrap_or_else(|timeout| Err(timeout.into()));

@@ -183,6 +183,29 @@ async fn a_grant_that_failed_is_completed_by_the_same_screenshot() {
     app.directory.fail(DirectoryOp::AddMember, None);
     let retried = asks(&app, "depleted-light.png").await;
     assert_eq!(retried.body["verdict"], "granted", "{:?}", retried.body);
+    // The retry completes the one grant: one term, not two.
+    let ends = ends_of(&ada_on_the_list(&app).await.expect("a member"));
+    assert!(ends < Utc::now() + Duration::days(31), "{ends}");
+}
+
+/// The same request twice at once: both grant (idempotent), and the seat has one term.
+#[tokio::test]
+async fn two_identical_requests_at_once_give_one_term() {
+    let app = app_with(SeatPolicy::Days(30));
+    // Both reach CreateGroupMembership, after their seats were written, before either acts.
+    app.directory.rendezvous(DirectoryOp::AddMember, 2);
+    let request = || {
+        send(
+            &app.router,
+            check_request(Some(MEMBER_KEY), ADA, &fixture("depleted-light.png")),
+        )
+    };
+    let (a, b) = tokio::join!(request(), request());
+    for reply in [&a, &b] {
+        assert_eq!(reply.body["verdict"], "granted", "{:?}", reply.body);
+    }
+    let ends = ends_of(&ada_on_the_list(&app).await.expect("a member"));
+    assert!(ends < Utc::now() + Duration::days(31), "two terms: {ends}");
 }
 
 #[tokio::test]
