@@ -23,6 +23,7 @@ console.log(`browser bundle (wasm + js + css): ${(raw / 1024).toFixed(0)} KB raw
 '
 cargo bench -p server --bench figures
 cargo bench -p server --bench scale # the record index at 1,000 / 10,000 / 100,000 (KIRO_SCALE_SIZES)
+cargo bench -p server --bench sweep # 10,000 ended and 10,000 due seats in runs of the sweep (KIRO_SWEEP_SEATS)
 bash scripts/bench-memory.sh
 
 # The page in Chromium, against the release server (the musl build CI makes, or target/release).
