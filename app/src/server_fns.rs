@@ -4,7 +4,7 @@
 
 use crate::api::{
     AdminOverview, ApiError, CheckOutcome, CodeSent, CreatedUser, DecisionFilter, DecisionSummary,
-    Revoked,
+    Revoked, SeatChanged,
 };
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -107,6 +107,24 @@ pub async fn revoke_member(email: String, note: Option<String>) -> Result<Revoke
         note,
     };
     ssr_glue::respond(services.revoke(request).await)
+}
+
+/// One more term for a member's seat, or (`permanent`) no end at all. Admin key.
+#[server(endpoint = "extend_seat", input = Json, client = crate::client::KeyedClient)]
+pub async fn extend_seat(
+    email: String,
+    permanent: bool,
+    note: Option<String>,
+) -> Result<SeatChanged, ApiError> {
+    use crate::ssr::seats::ExtendRequest;
+    let services = ssr_glue::services()?;
+    let request = ExtendRequest {
+        api_key: ssr_glue::key().await,
+        email,
+        permanent,
+        note,
+    };
+    ssr_glue::respond(services.extend_seat(request).await)
 }
 
 /// A decision's screenshot as a `data:` URL, for the admin page. Admin key.

@@ -1,7 +1,8 @@
 // Seats that end, on a server whose seats last one day (KIRO_SEAT_POLICY=days:1) by a clock the
 // test moves (KIRO_TEST_CLOCK=movable, `clockURL`): a member is granted, reminded by mail, renews
 // with a new screenshot, and at the end the sweep takes the seat back; the members list and the
-// actions record show it, the screenshots already used are refused, and a new one grants again.
+// actions record show it, the screenshots already used are refused, and a new one grants again;
+// an administrator extends the new seat from the members list, then makes it permanent.
 import { APIRequestContext, expect, Page, test } from '@playwright/test';
 import { clockURL, keys } from '../playwright.config';
 import { fillRequest, fixture, open, outbox } from './helpers';
@@ -50,7 +51,20 @@ test('a one-day seat: reminded, renewed, taken back, and not granted again by ol
     await expect(refused).toContainText('You already got a Kiro Pro seat with this screenshot');
   }
   await expect(await ask(page, 'thousand-light.png')).toHaveClass(/granted/);
-  expect(await seatEnd(page)).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$/);
+  const thirdEnd = await seatEnd(page);
+  expect(thirdEnd).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$/);
+
+  // An administrator gives one more day from the members list, then takes the end away.
+  const row = page.locator('.member-list tr[data-email="ada@example.com"]');
+  await row.getByRole('button', { name: 'Extend' }).click();
+  await expect(page.locator('.members .extended')).toContainText("ada@example.com's seat now ends at");
+  await expect.poll(async () => Date.parse(`${(await row.locator('.seat-ends').textContent())!.trim()}Z`))
+    .toBe(Date.parse(`${thirdEnd}Z`) + 24 * 3600 * 1000);
+  await row.getByRole('button', { name: 'Make permanent' }).click();
+  await expect(page.locator('.members .extended')).toContainText("ada@example.com's seat no longer ends");
+  await expect(row.locator('.seat-ends')).toHaveText('never');
+  await expect(row.getByRole('button', { name: 'Extend' })).toHaveCount(0);
+  await expect(page.locator('table.admin-actions tr[data-action="make_permanent"]', { hasText: ada })).toHaveCount(1);
 });
 
 /** Sends `screenshot` as Ada from the request page; the result once it is shown. */

@@ -38,8 +38,8 @@ async fn main() {
 
     let now = chrono::Utc::now();
     let ended = seed(
-        &*directory,
-        &*index,
+        &directory,
+        &index,
         &config.group_name,
         seats,
         "ended",
@@ -53,21 +53,16 @@ async fn main() {
         },
     )
     .await;
-    let due = seed(
-        &*directory,
-        &*index,
-        &config.group_name,
-        seats,
-        "due",
-        |_| Seat {
+    let due = seed(&directory, &index, &config.group_name, seats, "due", |_| {
+        Seat {
             email: String::new(),
             since: stamp(now - chrono::Duration::days(25)),
             ends: Some(stamp(now + chrono::Duration::days(5))),
             remind_at: Some(stamp(now - chrono::Duration::hours(1))),
             reminded: false,
             how: "granted automatically".into(),
-        },
-    )
+        }
+    })
     .await;
     println!(
         "sweep, SQLite + outbox: seeded {seats} ended and {seats} due seats in {:.0} s",

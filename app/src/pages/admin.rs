@@ -7,7 +7,7 @@ use super::members::{AdminActions, Members};
 use super::reviews::PendingReviews;
 use super::{ErrorCard, KeyField, TextField};
 use crate::api::{CreatedUser, DecisionFilter};
-use crate::server_fns::{CreateUser, LoadAdminPage, RevokeMember, SettleReview};
+use crate::server_fns::{CreateUser, ExtendSeat, LoadAdminPage, RevokeMember, SettleReview};
 use leptos::prelude::*;
 
 #[component]
@@ -21,6 +21,7 @@ pub fn AdminPage() -> impl IntoView {
     let overview = ServerAction::<LoadAdminPage>::new();
     let settle = ServerAction::<SettleReview>::new();
     let revoke = ServerAction::<RevokeMember>::new();
+    let extend = ServerAction::<ExtendSeat>::new();
     let members_page = RwSignal::new(0usize);
     let decisions = RwSignal::new(DecisionFilter::default());
 
@@ -48,6 +49,7 @@ pub fn AdminPage() -> impl IntoView {
         create.version().track();
         settle.version().track();
         revoke.version().track();
+        extend.version().track();
         refresh();
     });
 
@@ -91,7 +93,7 @@ pub fn AdminPage() -> impl IntoView {
             })}
         </div>
         <PendingReviews overview settle refresh=Callback::new(move |()| refresh())/>
-        <Members overview revoke page=members_page refresh=Callback::new(move |()| refresh())/>
+        <Members overview revoke extend page=members_page refresh=Callback::new(move |()| refresh())/>
         <Decisions overview filter=decisions refresh=Callback::new(move |()| refresh())/>
         <AdminActions overview/>
     }

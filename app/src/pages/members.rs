@@ -1,10 +1,11 @@
-//! The admin page's members card (who holds a seat, how they got it, seats used of allowed,
-//! Revoke with an optional note) and the administrator actions on record.
+//! The admin page's members card (who holds a seat, how they got it, when it ends, seats used of
+//! allowed; Extend or Make permanent a seat that ends; Revoke with an optional note) and the
+//! administrator actions on record.
 
 use super::reviews::utc_minute;
 use super::ErrorCard;
 use crate::api::{AdminAction, MemberSummary};
-use crate::server_fns::{LoadAdminPage, RevokeMember};
+use crate::server_fns::{ExtendSeat, LoadAdminPage, RevokeMember};
 use leptos::prelude::*;
 
 /// The "Members" card, from the admin page's one call (`page` is the members page it asks for;
@@ -13,6 +14,7 @@ use leptos::prelude::*;
 pub fn Members(
     overview: ServerAction<LoadAdminPage>,
     revoke: ServerAction<RevokeMember>,
+    extend: ServerAction<ExtendSeat>,
     page: RwSignal<usize>,
     refresh: Callback<()>,
 ) -> impl IntoView {
@@ -37,6 +39,10 @@ pub fn Members(
                     Ok(done) => view! { <p class="revoked" role="status">{done.message}</p> }.into_any(),
                     Err(error) => view! { <ErrorCard error/> }.into_any(),
                 })}
+                {move || extend.value().get().map(|result| match result {
+                    Ok(done) => view! { <p class="extended" role="status">{done.message}</p> }.into_any(),
+                    Err(error) => view! { <ErrorCard error/> }.into_any(),
+                })}
             </div>
             {move || match members() {
                 None => view! { <p class="hint">"Enter the admin key to see the members."</p> }.into_any(),
@@ -49,7 +55,7 @@ pub fn Members(
                         <table class="member-list">
                             <thead><tr><th>"Email"</th><th>"Name"</th><th>"Got the seat"</th><th>"Seat ends"</th><th></th></tr></thead>
                             <tbody>
-                                {list.members.into_iter().map(|member| view! { <MemberRow member revoke/> }).collect_view()}
+                                {list.members.into_iter().map(|member| view! { <MemberRow member revoke extend/> }).collect_view()}
                             </tbody>
                         </table>
                         {(pages > 1).then(|| view! {
@@ -68,9 +74,14 @@ pub fn Members(
     }
 }
 
-/// One member; Revoke asks once more, with room for a note, before it acts.
+/// One member; Revoke asks once more, with room for a note, before it acts. A seat that ends can
+/// be given one more term, or made permanent.
 #[component]
-fn MemberRow(member: MemberSummary, revoke: ServerAction<RevokeMember>) -> impl IntoView {
+fn MemberRow(
+    member: MemberSummary,
+    revoke: ServerAction<RevokeMember>,
+    extend: ServerAction<ExtendSeat>,
+) -> impl IntoView {
     let confirming = RwSignal::new(false);
     let note = RwSignal::new(String::new());
     let email = StoredValue::new(member.email.clone());
@@ -85,6 +96,17 @@ fn MemberRow(member: MemberSummary, revoke: ServerAction<RevokeMember>) -> impl 
         });
         confirming.set(false);
     };
+    let extending = extend.pending();
+    let change_seat = move |permanent: bool| {
+        if !extending.get_untracked() {
+            extend.dispatch(ExtendSeat {
+                email: email.get_value(),
+                permanent,
+                note: None,
+            });
+        }
+    };
+    let ends = member.ends.is_some();
     view! {
         <tr data-email=email.get_value()>
             <td>{email.get_value()}</td>
@@ -96,6 +118,12 @@ fn MemberRow(member: MemberSummary, revoke: ServerAction<RevokeMember>) -> impl 
                 (None, false) => "no end on record".to_owned(),
             }}</td>
             <td class="actions">
+                {ends.then(|| view! {
+                    <button type="button" class="secondary extend" disabled=move || extending.get()
+                        on:click=move |_| change_seat(false)>"Extend"</button>
+                    <button type="button" class="secondary make-permanent" disabled=move || extending.get()
+                        on:click=move |_| change_seat(true)>"Make permanent"</button>
+                })}
                 <Show
                     when=move || confirming.get()
                     fallback=move || view! {
