@@ -334,9 +334,6 @@ impl Services {
         outcome
     }
 
-    /// Whether `email` already held a seat granted with this image (a seat since revoked or
-    /// ended: the same evidence never grants twice). A grant that was never applied does not
-    /// count, so a retry after a failed grant completes it.
     /// 429 once the address sent `KIRO_REQUESTS_PER_ADDRESS` screenshots this UTC day: its
     /// decisions on record, newest first, so at most that many are read.
     async fn check_requests_today(&self, email: &EmailAddress) -> AppResult<()> {
@@ -369,6 +366,9 @@ impl Services {
         })
     }
 
+    /// Whether `email` already held a seat granted with this image (a seat since revoked or
+    /// ended: the same evidence never grants twice). A grant that was never applied does not
+    /// count, so a retry after a failed grant completes it.
     async fn got_a_seat_with(&self, email: &str, sha256: &str) -> AppResult<bool> {
         let mut query = super::ports::DecisionQuery {
             email: Some(email.to_owned()),
