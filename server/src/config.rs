@@ -39,6 +39,7 @@ pub struct Config {
     pub analysis_limits: AnalysisLimits,
     pub directory: DirectoryBackend,
     pub audit_store: AuditBackend,
+    pub record_index: IndexBackend,
     pub analyzer: AnalyzerBackend,
     pub mail: MailSettings,
     pub aws: AwsSettings,
@@ -88,6 +89,16 @@ pub enum AuditBackend {
     S3 {
         bucket: String,
     },
+}
+
+/// Where decisions, the review queue, claims, likenesses and seats are looked up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IndexBackend {
+    /// Beside the audit store: SQLite in the data directory with files, the bucket's listings
+    /// (`BlobIndex`) with S3.
+    Beside,
+    /// A DynamoDB table (`RecordsTable` in `infra/template.yaml`).
+    DynamoDb { table: String },
 }
 
 /// What reads the evidence off a screenshot.
@@ -342,6 +353,13 @@ impl Config {
             },
             other => bail!("KIRO_AUDIT_STORE={other:?}: use \"files\" or \"s3\""),
         };
+        let record_index = match vars.or("KIRO_RECORD_INDEX", "beside").as_str() {
+            "beside" => IndexBackend::Beside,
+            "dynamodb" => IndexBackend::DynamoDb {
+                table: vars.required("KIRO_DYNAMODB_TABLE", "KIRO_RECORD_INDEX=dynamodb")?,
+            },
+            other => bail!("KIRO_RECORD_INDEX={other:?}: use \"beside\" or \"dynamodb\""),
+        };
         let analyzer = match vars.or("KIRO_ANALYZER", "ppocr").as_str() {
             "ppocr" => AnalyzerBackend::PpOcr(crate::adapters::PpOcrSettings {
                 dir: vars
@@ -392,6 +410,7 @@ impl Config {
         let deployed = vars.get("AWS_LAMBDA_RUNTIME_API").is_some()
             || !matches!(directory, DirectoryBackend::Sqlite)
             || !matches!(audit_store, AuditBackend::Files)
+            || record_index != IndexBackend::Beside
             || mail.backend == MailerBackend::Ses;
         if test_clock && deployed {
             bail!(
@@ -416,6 +435,7 @@ impl Config {
             analysis_limits,
             directory,
             audit_store,
+            record_index,
             analyzer,
             mail,
             aws: AwsSettings {
@@ -508,6 +528,7 @@ mod tests {
         let c = parse(&[]).unwrap();
         assert_eq!(c.directory, DirectoryBackend::Sqlite);
         assert_eq!(c.audit_store, AuditBackend::Files);
+        assert_eq!(c.record_index, IndexBackend::Beside);
         let AnalyzerBackend::PpOcr(reader) = &c.analyzer else {
             panic!("the default analyzer is PP-OCR: {:?}", c.analyzer);
         };
@@ -612,6 +633,8 @@ mod tests {
             ("KIRO_IDENTITY_STORE_ID", "d-123"),
             ("KIRO_AUDIT_STORE", "s3"),
             ("KIRO_S3_BUCKET", "audit"),
+            ("KIRO_RECORD_INDEX", "dynamodb"),
+            ("KIRO_DYNAMODB_TABLE", "kiro-records"),
             ("KIRO_ANALYZER", "bedrock"),
             ("KIRO_BEDROCK_TIMEOUT_SECS", "2.5"),
         ])
@@ -627,6 +650,12 @@ mod tests {
             c.audit_store,
             AuditBackend::S3 {
                 bucket: "audit".into()
+            }
+        );
+        assert_eq!(
+            c.record_index,
+            IndexBackend::DynamoDb {
+                table: "kiro-records".into()
             }
         );
         let AnalyzerBackend::Bedrock(b) = c.analyzer else {
@@ -709,6 +738,11 @@ mod tests {
                 "KIRO_IDENTITY_STORE_ID",
             ),
             (&[("KIRO_AUDIT_STORE", "s3")][..], "KIRO_S3_BUCKET"),
+            (
+                &[("KIRO_RECORD_INDEX", "dynamodb")][..],
+                "KIRO_DYNAMODB_TABLE",
+            ),
+            (&[("KIRO_RECORD_INDEX", "redis")][..], "KIRO_RECORD_INDEX"),
             (
                 &[
                     ("KIRO_ANALYZER", "bedrock"),

@@ -3,15 +3,16 @@
 //! integration tests and the benchmark all call it, so a test runs what production runs.
 
 use crate::adapters::aws::{
-    bedrock, parameters::parameters_under, sdk_config, BedrockAnalyzer, IdentityStoreDirectory,
-    S3AuditStore, SesMailer,
+    bedrock, parameters::parameters_under, sdk_config, BedrockAnalyzer, DynamoIndex,
+    IdentityStoreDirectory, S3AuditStore, SesMailer,
 };
 use crate::adapters::{
     BlobIndex, FileAuditStore, OutboxMailer, PpOcrAnalyzer, SmtpMailer, SqliteDirectory,
     SqliteIndex, TesseractAnalyzer,
 };
 use crate::config::{
-    AnalyzerBackend, AuditBackend, BedrockSettings, Config, DirectoryBackend, MailerBackend,
+    AnalyzerBackend, AuditBackend, BedrockSettings, Config, DirectoryBackend, IndexBackend,
+    MailerBackend,
 };
 use crate::router::app;
 use crate::state::AppState;
@@ -140,7 +141,13 @@ pub async fn services(config: &Config) -> anyhow::Result<Services> {
             ))
         }
     };
-    let index = record_index(config, &audit).await?;
+    let index: Arc<dyn RecordIndex> = match &config.record_index {
+        IndexBackend::Beside => record_index(config, &audit).await?,
+        IndexBackend::DynamoDb { table } => Arc::new(DynamoIndex::new(
+            aws_sdk_dynamodb::Client::new(sdk().await),
+            table.clone(),
+        )),
+    };
     let analyzer: Arc<dyn Analyzer> = match &config.analyzer {
         AnalyzerBackend::PpOcr(settings) => Arc::new(
             PpOcrAnalyzer::load(settings)
@@ -183,7 +190,7 @@ pub async fn services(config: &Config) -> anyhow::Result<Services> {
 
 /// The record index beside the audit store: SQLite in the data directory (an older directory's
 /// record files are indexed on the first start, with a count printed), or, with S3, the
-/// listings of the bucket (`BlobIndex`) until the DynamoDB adapter exists.
+/// listings of the bucket (`BlobIndex`; `KIRO_RECORD_INDEX=dynamodb` is the indexed choice).
 async fn record_index(
     config: &Config,
     audit: &Arc<dyn AuditStore>,

@@ -6,7 +6,7 @@ use crate::common::wire_fakes::{
     converse_tool_use, converse_with, depleted_evidence, Answer, Fake,
 };
 use crate::common::{fixture, moto, new_user};
-use app::ssr::ports::{Analyzer, AuditStore, Directory, NormalisedImage, PortError};
+use app::ssr::ports::{Analyzer, AuditStore, Directory, NormalisedImage, PortError, RecordIndex};
 use app::ssr::workflow::{CheckRequest, ImageUpload};
 use app::ssr::{KeyRing, RateLimiter, Secret, Services};
 use aws_config::{retry::RetryConfig, timeout::TimeoutConfig};
@@ -15,7 +15,9 @@ use server::adapters::aws::bedrock::{BedrockAnalyzer, DEFAULT_MODEL_ID, TOOL_NAM
 use server::adapters::aws::{
     parameters::parameters_under, sdk_config, IdentityStoreDirectory, S3AuditStore,
 };
-use server::config::{AnalyzerBackend, AuditBackend, BedrockSettings, DirectoryBackend};
+use server::config::{
+    AnalyzerBackend, AuditBackend, BedrockSettings, DirectoryBackend, IndexBackend,
+};
 use server::Config;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,11 +26,12 @@ fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
 }
 
-/// One test's place in moto: a fresh Identity Store id and bucket name.
+/// One test's place in moto: a fresh Identity Store id, bucket name and records table name.
 #[derive(Clone)]
 struct AwsPlace {
     store_id: String,
     bucket: String,
+    table: String,
 }
 
 impl AwsPlace {
@@ -36,6 +39,7 @@ impl AwsPlace {
         Self {
             store_id: unique("d"),
             bucket: unique("kiro-audit"),
+            table: unique("kiro-records"),
         }
     }
 
@@ -48,6 +52,9 @@ impl AwsPlace {
         };
         config.audit_store = AuditBackend::S3 {
             bucket: self.bucket.clone(),
+        };
+        config.record_index = IndexBackend::DynamoDb {
+            table: self.table.clone(),
         };
         config.analyzer = AnalyzerBackend::Bedrock(BedrockSettings {
             model_id: DEFAULT_MODEL_ID.into(),
@@ -97,6 +104,14 @@ async fn s3_client() -> aws_sdk_s3::Client {
         .force_path_style(true)
         .build();
     aws_sdk_s3::Client::from_conf(conf)
+}
+
+/// A fresh records table in moto, made as `infra/template.yaml` makes it, and its index.
+pub async fn new_table() -> server::adapters::aws::DynamoIndex {
+    let client = aws_sdk_dynamodb::Client::new(&sdk(&moto::endpoint()).await);
+    let table = unique("kiro-records");
+    crate::common::records_table::create(&client, &table).await;
+    server::adapters::aws::DynamoIndex::new(client, table)
 }
 
 pub async fn new_bucket() -> (aws_sdk_s3::Client, String) {
@@ -353,9 +368,11 @@ async fn a_slow_model_times_out() {
 
 // ---- The whole flow on AWS -------------------------------------------------------------------
 
-/// A place for one test, with its screenshots bucket created in moto.
+/// A place for one test, with its screenshots bucket and records table created in moto.
 async fn place_with_bucket() -> AwsPlace {
     let place = AwsPlace::new();
+    let dynamodb = aws_sdk_dynamodb::Client::new(&sdk(&moto::endpoint()).await);
+    crate::common::records_table::create(&dynamodb, &place.table).await;
     s3_client()
         .await
         .create_bucket()
@@ -421,27 +438,42 @@ async fn check_credits_end_to_end_on_aws() {
     let elsewhere = directory_in(&moto::endpoint(), &place.store_id, "us-east-1").await;
     assert_eq!(elsewhere.find_user("ada@example.com").await.unwrap(), None);
 
-    // The screenshot and the record are in S3, with the model's usage.
-    let s3 = s3_client().await;
+    // The decision is in the records table (DynamoDB), with the model's usage; its screenshot
+    // is in S3; the claim and the seat are in the table too.
+    let index = server::adapters::aws::DynamoIndex::new(
+        aws_sdk_dynamodb::Client::new(&sdk(&moto::endpoint()).await),
+        &place.table,
+    );
     let key = reply.body["recordKey"].as_str().unwrap();
-    let object = s3
-        .get_object()
-        .bucket(&place.bucket)
-        .key(key)
-        .send()
-        .await
-        .unwrap();
-    let record: serde_json::Value =
-        serde_json::from_slice(&object.body.collect().await.unwrap().to_vec()).unwrap();
+    let query = app::ssr::ports::DecisionQuery {
+        email: Some("ada@example.com".into()),
+        limit: 10,
+        ..Default::default()
+    };
+    let found = index.decisions(&query).await.unwrap().records;
+    assert_eq!(found.len(), 1, "{found:?}");
+    let record = serde_json::to_value(&found[0]).unwrap();
+    assert_eq!(found[0].record_key(), key);
     assert_eq!(record["applied"], true);
     assert_eq!(record["analyzer"], "bedrock:us.amazon.nova-pro-v1:0");
     assert_eq!(record["evidence"]["modelUsage"]["inputTokens"], 1234);
-    s3.head_object()
+    s3_client()
+        .await
+        .head_object()
         .bucket(&place.bucket)
         .key(record["screenshotKey"].as_str().unwrap())
         .send()
         .await
         .expect("the screenshot is stored");
+    assert_eq!(
+        index
+            .image_owner(record["imageSha256"].as_str().unwrap())
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("ada@example.com")
+    );
+    assert!(index.seat("ada@example.com").await.unwrap().is_some());
 
     // Already Pro now: no second model call.
     let again = ada_requests_pro(&app).await;

@@ -1,13 +1,16 @@
-//! The AWS adapters: IAM Identity Center's Identity Store, S3, Bedrock (Converse),
+//! The AWS adapters: IAM Identity Center's Identity Store, S3, DynamoDB, Bedrock (Converse),
 //! Parameter Store and SES. Each is a thin mapping of the port onto the real SDK client.
 
 pub mod bedrock;
+pub mod dynamo_index;
+mod dynamo_likeness;
 pub mod identity_store;
 pub mod parameters;
 pub mod s3_audit;
 pub mod ses;
 
 pub use bedrock::BedrockAnalyzer;
+pub use dynamo_index::DynamoIndex;
 pub use identity_store::IdentityStoreDirectory;
 pub use s3_audit::S3AuditStore;
 pub use ses::SesMailer;

@@ -3,6 +3,7 @@
 //! data directory; `spawn_with_fakes()` builds the same router over the in-memory fakes.
 
 pub mod moto;
+pub mod records_table;
 pub mod smtp;
 pub mod wire_fakes;
 

@@ -1,5 +1,5 @@
 //! The likeness part of the record index contract, against SQLite, the blob index over files,
-//! over the in-memory fake and over S3 (moto): reserve once, release one's own, candidates that
+//! over the in-memory fake, over S3 (moto) and DynamoDB (moto): reserve once, release one's own, candidates that
 //! share band keys and no others, bounded, the distinctive before the crowd.
 
 use app::ssr::likeness::{Likeness, LikenessEntry};
@@ -204,4 +204,9 @@ async fn the_blob_index_over_s3_keeps_the_likeness_contract() {
     let (client, bucket) = crate::aws::new_bucket().await;
     let s3 = S3AuditStore::new(client, &bucket).with_page_size(2);
     likeness_contract(&BlobIndex::new(Arc::new(s3))).await;
+}
+
+#[tokio::test]
+async fn dynamodb_keeps_the_likeness_contract() {
+    likeness_contract(&crate::aws::new_table().await).await;
 }

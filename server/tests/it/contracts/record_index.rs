@@ -429,3 +429,8 @@ async fn the_blob_index_over_s3_keeps_the_record_index_contract() {
     let s3 = S3AuditStore::new(client, &bucket).with_page_size(2);
     record_index_contract(&BlobIndex::new(Arc::new(s3))).await;
 }
+
+#[tokio::test]
+async fn dynamodb_keeps_the_record_index_contract() {
+    record_index_contract(&crate::aws::new_table().await).await;
+}

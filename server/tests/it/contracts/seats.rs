@@ -1,5 +1,5 @@
 //! The seats part of the record index contract, against SQLite, the blob index over files, over
-//! the in-memory fake and over S3 (moto): one seat per exact email, overwritten whole; the
+//! the in-memory fake, over S3 (moto) and DynamoDB (moto): one seat per exact email, overwritten whole; the
 //! ending and the due reminders found by time, soonest first, bounded, never a seat without one.
 
 use app::ssr::ports::{RecordIndex, Seat};
@@ -133,4 +133,9 @@ async fn the_blob_index_over_s3_keeps_the_seats_contract() {
     let (client, bucket) = crate::aws::new_bucket().await;
     let s3 = S3AuditStore::new(client, &bucket).with_page_size(2);
     seats_contract(&BlobIndex::new(Arc::new(s3))).await;
+}
+
+#[tokio::test]
+async fn dynamodb_keeps_the_seats_contract() {
+    seats_contract(&crate::aws::new_table().await).await;
 }

@@ -1,0 +1,85 @@
+//! The records table as `infra/template.yaml` declares it (`RecordsTable`: keys, attributes,
+//! global secondary indexes), made in moto: the adapter is tested against the stack's table,
+//! not against a second description of it.
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType,
+};
+use serde_yaml::Value;
+
+fn template_table() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/template.yaml");
+    let text = std::fs::read_to_string(path).expect("infra/template.yaml");
+    let template: Value = serde_yaml::from_str(&text).expect("the template is YAML");
+    template["Resources"]["RecordsTable"]["Properties"].clone()
+}
+
+fn field<'a>(value: &'a Value, name: &str) -> &'a str {
+    value[name]
+        .as_str()
+        .unwrap_or_else(|| panic!("{name} in {value:?}"))
+}
+
+fn key_schema(value: &Value) -> Vec<KeySchemaElement> {
+    value
+        .as_sequence()
+        .expect("a KeySchema")
+        .iter()
+        .map(|k| {
+            KeySchemaElement::builder()
+                .attribute_name(field(k, "AttributeName"))
+                .key_type(KeyType::from(field(k, "KeyType")))
+                .build()
+                .unwrap()
+        })
+        .collect()
+}
+
+/// Makes the template's table under `name` at the client's endpoint.
+pub async fn create(client: &aws_sdk_dynamodb::Client, name: &str) {
+    let table = template_table();
+    let attributes = table["AttributeDefinitions"]
+        .as_sequence()
+        .expect("AttributeDefinitions")
+        .iter()
+        .map(|a| {
+            AttributeDefinition::builder()
+                .attribute_name(field(a, "AttributeName"))
+                .attribute_type(ScalarAttributeType::from(field(a, "AttributeType")))
+                .build()
+                .unwrap()
+        })
+        .collect();
+    let indexes = table["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .expect("GlobalSecondaryIndexes")
+        .iter()
+        .map(|i| {
+            GlobalSecondaryIndex::builder()
+                .index_name(field(i, "IndexName"))
+                .set_key_schema(Some(key_schema(&i["KeySchema"])))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::from(field(
+                            &i["Projection"],
+                            "ProjectionType",
+                        )))
+                        .build(),
+                )
+                .build()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(field(&table, "BillingMode"), "PAY_PER_REQUEST");
+    client
+        .create_table()
+        .table_name(name)
+        .set_attribute_definitions(Some(attributes))
+        .set_key_schema(Some(key_schema(&table["KeySchema"])))
+        .set_global_secondary_indexes(Some(indexes))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("creating the records table in moto");
+}
