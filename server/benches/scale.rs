@@ -3,7 +3,13 @@
 //! through the port with that many decisions (one email in five repeats) and as many granted
 //! likenesses (variants of one real page, the crowded case), then the admin page's data call, a
 //! search by email and one request's overhead (the analyzer scripted), each through the router,
-//! median of 30.
+//! median of 30. With `KIRO_SCALE_DYNAMODB=http://…` (moto in server mode, which bench.sh
+//! starts), a fresh DynamoDB table made as `infra/template.yaml` makes it, at
+//! `KIRO_SCALE_DYNAMODB_SIZES` (1,000 and 10,000: moto is one Python process), with at most
+//! `KIRO_SCALE_DYNAMODB_LIKENESSES` (1,000) likenesses, each 129 items.
+
+#[path = "../tests/it/common/records_table.rs"]
+mod records_table;
 
 use app::api::{DecisionRecord, Evidence, Verdict};
 use app::ssr::access::RateLimits;
@@ -13,6 +19,7 @@ use axum::body::Body;
 use base64::Engine;
 use http::Request;
 use leptos::config::LeptosOptions;
+use server::adapters::aws::DynamoIndex;
 use server::adapters::memory::ScriptedAnalyzer;
 use server::adapters::{FileAuditStore, SqliteDirectory, SqliteIndex};
 use server::config::Config;
@@ -84,19 +91,50 @@ fn variant(base: &Likeness, i: usize) -> Likeness {
     }
 }
 
-async fn seed(index: &SqliteIndex, size: usize, base: &Likeness) -> f64 {
+/// Seeds `size` decisions and `likenesses` likenesses, 8 writes at a time.
+async fn seed(index: &dyn RecordIndex, size: usize, likenesses: usize, base: &Likeness) -> f64 {
+    use futures::StreamExt;
     let started = Instant::now();
-    for i in 0..size {
-        index.put_decision(&record(i)).await.unwrap();
-        let entry = LikenessEntry {
-            sha256: format!("seed{i:060}"),
-            email: format!("person{}@example.com", i / 5),
-            screenshot_key: format!("screenshots/seed-{i}.png"),
-            likeness: variant(base, i),
-        };
-        index.reserve_likeness(&entry).await.unwrap();
-    }
+    futures::stream::iter(0..size)
+        .for_each_concurrent(8, |i| async move {
+            index.put_decision(&record(i)).await.unwrap();
+            if i < likenesses {
+                let entry = LikenessEntry {
+                    sha256: format!("seed{i:060}"),
+                    email: format!("person{}@example.com", i / 5),
+                    screenshot_key: format!("screenshots/seed-{i}.png"),
+                    likeness: variant(base, i),
+                };
+                index.reserve_likeness(&entry).await.unwrap();
+            }
+        })
+        .await;
     started.elapsed().as_secs_f64()
+}
+
+/// A fresh DynamoDB table at the stand-in `endpoint`, made as the template makes it.
+async fn dynamodb_index(endpoint: &str) -> DynamoIndex {
+    let sdk = server::adapters::aws::sdk_config(
+        Some(endpoint),
+        Some("us-east-1"),
+        aws_config::retry::RetryConfig::standard(),
+        aws_config::timeout::TimeoutConfig::builder()
+            .operation_timeout(std::time::Duration::from_secs(60))
+            .build(),
+    )
+    .await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let table = format!("kiro-records-{}", uuid::Uuid::new_v4().simple());
+    records_table::create(&client, &table).await;
+    DynamoIndex::new(client, table)
+}
+
+fn sizes(name: &str, default: &str) -> Vec<usize> {
+    std::env::var(name)
+        .unwrap_or_else(|_| default.into())
+        .split(',')
+        .map(|s| s.trim().parse().unwrap())
+        .collect()
 }
 
 async fn time(router: &axum::Router, request: impl Fn(usize) -> Request<Body>) -> Vec<f64> {
@@ -116,11 +154,19 @@ async fn time(router: &axum::Router, request: impl Fn(usize) -> Request<Body>) -
 
 #[tokio::main]
 async fn main() {
-    let sizes: Vec<usize> = std::env::var("KIRO_SCALE_SIZES")
-        .unwrap_or_else(|_| "1000,10000,100000".into())
-        .split(',')
-        .map(|s| s.trim().parse().unwrap())
-        .collect();
+    let dynamodb = std::env::var("KIRO_SCALE_DYNAMODB").ok();
+    let (adapter, sizes, most_likenesses) = match &dynamodb {
+        None => (
+            "SQLite",
+            sizes("KIRO_SCALE_SIZES", "1000,10000,100000"),
+            usize::MAX,
+        ),
+        Some(_) => (
+            "DynamoDB (moto)",
+            sizes("KIRO_SCALE_DYNAMODB_SIZES", "1000,10000"),
+            sizes("KIRO_SCALE_DYNAMODB_LIKENESSES", "1000")[0],
+        ),
+    };
     let page = fixture("depleted-light.png");
     let base = Likeness::of(&image::load_from_memory(&page).unwrap().into_rgb8());
     let mut first: Option<[f64; 3]> = None;
@@ -134,14 +180,18 @@ async fn main() {
             burst: 1000,
             per_day: 100_000,
         };
-        let index = SqliteIndex::open(&dir.path().join("records.sqlite")).unwrap();
-        let seeded = seed(&index, size, &base).await;
+        let index: Arc<dyn RecordIndex> = match &dynamodb {
+            None => Arc::new(SqliteIndex::open(&dir.path().join("records.sqlite")).unwrap()),
+            Some(endpoint) => Arc::new(dynamodb_index(endpoint).await),
+        };
+        let likenesses = size.min(most_likenesses);
+        let seeded = seed(&*index, size, likenesses, &base).await;
         let analyzer = Arc::new(ScriptedAnalyzer::new(depleted("nobody@example.com")));
         let services = services_over(
             &config,
             Arc::new(SqliteDirectory::open(&dir.path().join("directory.sqlite")).unwrap()),
             Arc::new(FileAuditStore::open(dir.path()).unwrap()),
-            Arc::new(index),
+            index,
             analyzer.clone(),
         );
         let options = LeptosOptions::builder().output_name("kiro-access").build();
@@ -207,7 +257,7 @@ async fn main() {
         let now = [admin, search, request];
         let base_row = *first.get_or_insert(now);
         println!(
-            "scale, SQLite, {size} decisions + {size} likenesses (seeded in {seeded:.0} s): \
+            "scale, {adapter}, {size} decisions + {likenesses} likenesses (seeded in {seeded:.0} s): \
              admin data call p50 {admin:.1} ms ({:.2}x), search by email p50 {search:.1} ms \
              ({:.2}x), one request's overhead p50 {request:.1} ms ({:.2}x)  (target <= 1.2x of \
              the first size)",
