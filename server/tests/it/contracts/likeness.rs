@@ -39,7 +39,8 @@ fn shas(entries: &[LikenessEntry]) -> Vec<&str> {
     entries.iter().map(|e| e.sha256.as_str()).collect()
 }
 
-async fn likeness_contract(index: &dyn RecordIndex) {
+/// `seeks`: the adapter has an index to seek (the blob index reads every entry, in no order).
+async fn likeness_contract(index: &dyn RecordIndex, seeks: bool) {
     let ada = grid(1);
     assert!(index.likeness_candidates(&ada).await.unwrap().is_empty());
     assert!(index
@@ -102,13 +103,14 @@ async fn likeness_contract(index: &dyn RecordIndex) {
     let won = futures::future::join_all(reserves).await;
     assert_eq!(won.iter().filter(|w| **w).count(), 1, "{won:?}");
 
-    crowd_contract(index).await;
+    crowd_contract(index, seeks).await;
 }
 
 /// An early image and a crowd of later ones that all share the same half of its keys: the early
 /// one, sharing every key of a probe (half of them with nobody else), comes first; no more than
-/// `LIKENESS_CANDIDATES` are returned.
-async fn crowd_contract(index: &dyn RecordIndex) {
+/// `LIKENESS_CANDIDATES` are returned, and, where the adapter seeks, the others are of the newest
+/// `LIKENESS_PER_KEY`.
+async fn crowd_contract(index: &dyn RecordIndex, seeks: bool) {
     let early = grid(10);
     assert!(index
         .reserve_likeness(&entry("early", "ada@example.com", &early))
@@ -169,6 +171,12 @@ async fn crowd_contract(index: &dyn RecordIndex) {
         "the crowd shares keys too: {:?}",
         shas(&found)
     );
+    // A crowded key is read newest first, `LIKENESS_PER_KEY` deep: no older crowd entry.
+    let oldest_read = crowd_size - LIKENESS_PER_KEY;
+    for later in found[1..].iter().filter(|_| seeks) {
+        let made: usize = later.sha256.trim_start_matches("crowd").parse().unwrap();
+        assert!(made >= oldest_read, "read too deep: {:?}", shas(&found));
+    }
 }
 
 /// The keys of `keys` that `other` has too.
@@ -184,29 +192,33 @@ fn shared(keys: &[i64], other: &Likeness) -> Vec<i64> {
 async fn sqlite_keeps_the_likeness_contract() {
     let data = tempfile::tempdir().unwrap();
     let index = SqliteIndex::open(&data.path().join("records.sqlite")).unwrap();
-    likeness_contract(&index).await;
+    likeness_contract(&index, true).await;
 }
 
 #[tokio::test]
 async fn the_blob_index_over_files_keeps_the_likeness_contract() {
     let data = tempfile::tempdir().unwrap();
     let files = Arc::new(FileAuditStore::open(data.path()).unwrap());
-    likeness_contract(&BlobIndex::new(files)).await;
+    likeness_contract(&BlobIndex::new(files), false).await;
 }
 
 #[tokio::test]
 async fn the_blob_index_over_the_in_memory_fake_keeps_the_likeness_contract() {
-    likeness_contract(&BlobIndex::new(Arc::new(MemoryAuditStore::default()))).await;
+    likeness_contract(
+        &BlobIndex::new(Arc::new(MemoryAuditStore::default())),
+        false,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn the_blob_index_over_s3_keeps_the_likeness_contract() {
     let (client, bucket) = crate::aws::new_bucket().await;
     let s3 = S3AuditStore::new(client, &bucket).with_page_size(2);
-    likeness_contract(&BlobIndex::new(Arc::new(s3))).await;
+    likeness_contract(&BlobIndex::new(Arc::new(s3)), false).await;
 }
 
 #[tokio::test]
 async fn dynamodb_keeps_the_likeness_contract() {
-    likeness_contract(&crate::aws::new_table().await).await;
+    likeness_contract(&crate::aws::new_table().await, true).await;
 }
