@@ -1,5 +1,6 @@
 //! The Kiro Access binary: reads the configuration, builds the app (`startup`) and serves it,
-//! over TCP locally or through `lambda_http` on Lambda.
+//! over TCP locally or through `lambda_http` on Lambda; `server import-records` copies an older
+//! stack's records from its bucket into its DynamoDB table.
 
 use anyhow::Context;
 use server::startup::{self, Application};
@@ -24,6 +25,14 @@ async fn main() -> anyhow::Result<()> {
 
     let mut config = Config::from_env()?;
     startup::load_parameters(&mut config).await?;
+    match std::env::args().nth(1).as_deref() {
+        None => {}
+        Some("import-records") => return import_records(&config).await,
+        Some(other) => anyhow::bail!(
+            "unknown command {other:?}: run with none to serve, or `import-records` to copy a \
+             bucket's records into the DynamoDB table"
+        ),
+    }
     // Keys are generated only on a local run: Lambda's file system is read-only.
     let generated = !on_lambda && config.ensure_local_keys()?;
     let leptos_options = startup::leptos_options()?;
@@ -55,4 +64,13 @@ async fn main() -> anyhow::Result<()> {
         })
         .await
         .context("serving")
+}
+
+/// `server import-records`: the bucket's records into the table, with what was copied printed.
+async fn import_records(config: &Config) -> anyhow::Result<()> {
+    match startup::import_records(config).await? {
+        Some(found) => println!("{found} (the bucket's objects stay)"),
+        None => println!("these records were imported before; nothing to do"),
+    }
+    Ok(())
 }

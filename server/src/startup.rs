@@ -6,6 +6,7 @@ use crate::adapters::aws::{
     bedrock, parameters::parameters_under, sdk_config, BedrockAnalyzer, DynamoIndex,
     IdentityStoreDirectory, S3AuditStore, SesMailer,
 };
+use crate::adapters::record_import::{self, import_bucket, Imported};
 use crate::adapters::{
     BlobIndex, FileAuditStore, OutboxMailer, PpOcrAnalyzer, SmtpMailer, SqliteDirectory,
     SqliteIndex, TesseractAnalyzer,
@@ -131,22 +132,11 @@ pub async fn services(config: &Config) -> anyhow::Result<Services> {
     };
     let audit: Arc<dyn AuditStore> = match &config.audit_store {
         AuditBackend::Files => Arc::new(FileAuditStore::open(&config.data_dir)?),
-        AuditBackend::S3 { bucket } => {
-            let s3 = aws_sdk_s3::config::Builder::from(sdk().await)
-                .force_path_style(config.aws.endpoint_url.is_some())
-                .build();
-            Arc::new(S3AuditStore::new(
-                aws_sdk_s3::Client::from_conf(s3),
-                bucket.clone(),
-            ))
-        }
+        AuditBackend::S3 { bucket } => Arc::new(s3_audit(config, sdk().await, bucket)),
     };
     let index: Arc<dyn RecordIndex> = match &config.record_index {
         IndexBackend::Beside => record_index(config, &audit).await?,
-        IndexBackend::DynamoDb { table } => Arc::new(DynamoIndex::new(
-            aws_sdk_dynamodb::Client::new(sdk().await),
-            table.clone(),
-        )),
+        IndexBackend::DynamoDb { table } => Arc::new(dynamo_index(sdk().await, table)),
     };
     let analyzer: Arc<dyn Analyzer> = match &config.analyzer {
         AnalyzerBackend::PpOcr(settings) => Arc::new(
@@ -188,6 +178,38 @@ pub async fn services(config: &Config) -> anyhow::Result<Services> {
     })
 }
 
+fn s3_audit(config: &Config, sdk: &SdkConfig, bucket: &str) -> S3AuditStore {
+    let s3 = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(config.aws.endpoint_url.is_some())
+        .build();
+    S3AuditStore::new(aws_sdk_s3::Client::from_conf(s3), bucket.to_owned())
+}
+
+fn dynamo_index(sdk: &SdkConfig, table: &str) -> DynamoIndex {
+    DynamoIndex::new(aws_sdk_dynamodb::Client::new(sdk), table.to_owned())
+}
+
+/// `server import-records`: copies the records an S3 bucket kept as objects into the DynamoDB
+/// table the configuration names (`record_import::import_bucket`), once; `None` when a run
+/// had finished before.
+pub async fn import_records(config: &Config) -> anyhow::Result<Option<Imported>> {
+    let (AuditBackend::S3 { bucket }, IndexBackend::DynamoDb { table }) =
+        (&config.audit_store, &config.record_index)
+    else {
+        bail!(
+            "import-records copies a bucket's records into a DynamoDB table: set \
+             KIRO_AUDIT_STORE=s3, KIRO_S3_BUCKET, KIRO_RECORD_INDEX=dynamodb and \
+             KIRO_DYNAMODB_TABLE (a data directory's records are indexed when the app starts)"
+        );
+    };
+    let sdk = services_sdk(config).await;
+    let audit = s3_audit(config, &sdk, bucket);
+    let index = dynamo_index(&sdk, table);
+    import_bucket(&audit, &index, &record_import::marker(table))
+        .await
+        .with_context(|| format!("importing the records of s3://{bucket} into {table}"))
+}
+
 /// The record index beside the audit store: SQLite in the data directory (an older directory's
 /// record files are indexed on the first start, with a count printed), or, with S3, the
 /// listings of the bucket (`BlobIndex`; `KIRO_RECORD_INDEX=dynamodb` is the indexed choice).
@@ -204,14 +226,7 @@ async fn record_index(
             {
                 if found != Default::default() {
                     println!(
-                        "indexed {} decisions, {} administrator actions, {} image claims, {} \
-                         waiting reviews and {} granted images' likenesses from {} (the files \
-                         stay)",
-                        found.decisions,
-                        found.actions,
-                        found.claims,
-                        found.reviews,
-                        found.likenesses,
+                        "{found} from {} (the files stay)",
                         config.data_dir.display()
                     );
                 }

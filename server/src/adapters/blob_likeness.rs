@@ -134,6 +134,24 @@ pub async fn rekey(audit: &dyn AuditStore) -> app::ssr::AppResult<Option<Rekeyed
     Ok(Some(done))
 }
 
+/// Every kept entry (the bucket's import reads them all once).
+pub async fn all(audit: &dyn AuditStore) -> PortResult<Vec<LikenessEntry>> {
+    let mut entries = Vec::new();
+    for key in audit.keys_in(FOLDER).await? {
+        let Some((_, sha)) = parts(&key) else {
+            continue;
+        };
+        let Some(bytes) = audit.read_once(&key).await? else {
+            continue;
+        };
+        match StoredLikeness::parse(sha, &bytes) {
+            Some(entry) => entries.push(entry),
+            None => tracing::warn!(%key, "not a likeness"),
+        }
+    }
+    Ok(entries)
+}
+
 /// Every entry of a close aspect is read (a listing has no keys to seek), then ranked.
 pub async fn candidates(
     audit: &dyn AuditStore,

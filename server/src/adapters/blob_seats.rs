@@ -51,7 +51,7 @@ fn parse(key: &str, bytes: &[u8]) -> Option<Seat> {
 }
 
 /// Every seat, read one object at a time.
-async fn all(audit: &dyn AuditStore) -> PortResult<Vec<Seat>> {
+pub async fn all(audit: &dyn AuditStore) -> PortResult<Vec<Seat>> {
     let mut seats = Vec::new();
     for key in audit.keys_in(FOLDER).await? {
         if let Some(bytes) = audit.read_once(&key).await? {

@@ -11,6 +11,7 @@ pub mod memory;
 pub mod ocr_text;
 pub mod outbox;
 pub mod ppocr;
+pub mod record_import;
 pub mod smtp;
 pub mod sqlite_directory;
 pub mod sqlite_index;

@@ -4,6 +4,7 @@
 //! Migrations are `server/migrations/records/*.sql`, applied in order by `PRAGMA user_version`.
 
 use super::blob_likeness::StoredLikeness;
+use super::record_import::Imported;
 use super::{sqlite_likeness, sqlite_seats};
 use app::api::{AdminAction, DecisionRecord};
 use app::ssr::likeness::{of_stored, Likeness, LikenessEntry, Rekeyed, LIKENESS_VERSION};
@@ -28,16 +29,6 @@ const SERVICE: &str = "the record index";
 #[derive(Clone)]
 pub struct SqliteIndex {
     conn: Arc<Mutex<Connection>>,
-}
-
-/// What `import_files` found in an older data directory and indexed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Imported {
-    pub decisions: usize,
-    pub actions: usize,
-    pub claims: usize,
-    pub reviews: usize,
-    pub likenesses: usize,
 }
 
 impl SqliteIndex {
@@ -72,7 +63,7 @@ impl SqliteIndex {
         .map_err(|e: rusqlite::Error| PortError::unavailable(SERVICE, e))
     }
 
-    /// Indexes the records an older data directory kept as files (`screenshots/*.json`,
+    /// Indexes the records an older data directory kept as files (seats were never files) (`screenshots/*.json`,
     /// `actions/*.json`, `claims/*`; waiting reviews are queued again, oldest first; the granted
     /// images' likenesses, `similar/*.json`), each part once: a later start finds it done and
     /// returns `None`. Nothing is deleted; a file that does not read is skipped with a warning;

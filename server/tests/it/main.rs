@@ -2,11 +2,12 @@
 //! the real router on the embedded default, the AWS adapters at the wire, the gateway's own
 //! answers from the template, the Lambda path, the
 //! OCR fixtures, the workflow, members and policy over in-memory fakes, an old data directory
-//! moving to the record index, and one contract suite
+//! and an old bucket moving to the record index, and one contract suite
 //! per port.
 
 mod api;
 mod aws;
+mod bucket_import;
 mod common;
 mod contracts;
 mod decode_ceiling;

@@ -94,6 +94,11 @@ impl DynamoIndex {
         }
     }
 
+    /// The table's name.
+    pub fn table_name(&self) -> &str {
+        &self.table
+    }
+
     pub(super) async fn get(&self, key: Item) -> PortResult<Option<Item>> {
         let got = self
             .client
