@@ -77,7 +77,18 @@ fn at_key(record: &DecisionRecord) -> String {
 }
 
 /// Whether the SDK error is a condition that did not hold (the other writer won).
-pub(super) fn lost<E, R>(err: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
+/// How many times a batch call is made for what the service left unprocessed.
+pub(super) const BATCH_ATTEMPTS: u32 = 8;
+
+/// The pause before a batch call's `attempt` (none before the first): 40 ms doubling, as the
+/// service asks of what it left unprocessed (it is being throttled).
+pub(super) async fn before_retry(attempt: u32) {
+    if attempt > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
+    }
+}
+
+fn lost<E, R>(err: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
 {
@@ -157,6 +168,39 @@ impl DynamoIndex {
         Ok(())
     }
 
+    /// Deletes the item at `key` when `condition` holds (`names` and `values` are its `#` and
+    /// `:` placeholders); `false` when it did not, as when nothing is there.
+    pub(super) async fn delete_if(
+        &self,
+        key: Item,
+        condition: &str,
+        names: &[(&str, &str)],
+        values: &[(&str, AttributeValue)],
+    ) -> PortResult<bool> {
+        let names = (!names.is_empty()).then(|| {
+            names
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect()
+        });
+        let values = values.iter().map(|(n, v)| (n.to_string(), v.clone()));
+        match self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .condition_expression(condition)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(Some(values.collect()))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if lost(&e) => Ok(false),
+            Err(e) => Err(port_error(SERVICE, e)),
+        }
+    }
+
     /// The items `find` names, in order, read page by page.
     pub(super) async fn query(&self, find: Find<'_>) -> PortResult<Vec<Item>> {
         let (hash, value) = find.hash;
@@ -216,10 +260,11 @@ impl DynamoIndex {
         let mut found = Vec::new();
         for chunk in keys.chunks(100) {
             let mut wanted = Some(chunk.to_vec());
-            for _ in 0..8 {
+            for attempt in 0..BATCH_ATTEMPTS {
                 let Some(keys) = wanted.take().filter(|k| !k.is_empty()) else {
                     break;
                 };
+                before_retry(attempt).await;
                 let ask = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
                     .set_keys(Some(keys))
                     .consistent_read(true)
@@ -268,20 +313,10 @@ impl DynamoIndex {
 
     /// Takes `email`'s queue entry out when it names `record_key` (a settled record's).
     async fn close_entry(&self, email: &str, record_key: &str) -> PortResult<()> {
-        match self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key(format!("review#{email}"), ONE)))
-            .condition_expression("record_key = :k")
-            .expression_attribute_values(":k", s(record_key))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if lost(&e) => Ok(()),
-            Err(e) => Err(port_error(SERVICE, e)),
-        }
+        let entry = key(format!("review#{email}"), ONE);
+        self.delete_if(entry, "record_key = :k", &[], &[(":k", s(record_key))])
+            .await?;
+        Ok(())
     }
 
     /// The record a queue entry names, when it is stored and still waiting.

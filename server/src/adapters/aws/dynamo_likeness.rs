@@ -3,7 +3,9 @@
 //! (`band#{key}`, sorted by the entry's stamp, newest last), so candidates are one short query
 //! per key, ranked, then one batch read of the few entries ranked first.
 
-use super::dynamo_index::{key, lost, s, text, DynamoIndex, Find, Item, ONE, SERVICE};
+use super::dynamo_index::{
+    before_retry, key, s, text, DynamoIndex, Find, Item, BATCH_ATTEMPTS, ONE, SERVICE,
+};
 use super::port_error;
 use app::ssr::likeness::{Likeness, LikenessEntry};
 use app::ssr::ports::{rank_candidates, PortError, PortResult, LIKENESS_PER_KEY};
@@ -87,21 +89,11 @@ pub async fn release(index: &DynamoIndex, sha256: &str, email: &str) -> PortResu
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| PortError::upstream(SERVICE, e))?;
     write_all(index, deletes).await?;
-    match index
-        .client
-        .delete_item()
-        .table_name(&index.table)
-        .set_key(Some(entry_key(sha256)))
-        .condition_expression("#o = :o")
-        .expression_attribute_names("#o", "owner")
-        .expression_attribute_values(":o", s(email))
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if lost(&e) => Ok(()),
-        Err(e) => Err(port_error(SERVICE, e)),
-    }
+    let owner = [("#o", "owner")];
+    index
+        .delete_if(entry_key(sha256), "#o = :o", &owner, &[(":o", s(email))])
+        .await?;
+    Ok(())
 }
 
 pub async fn candidates(
@@ -169,13 +161,11 @@ fn read_entry(sha256: &str, item: &Item) -> LikenessEntry {
 async fn write_all(index: &DynamoIndex, requests: Vec<WriteRequest>) -> PortResult<()> {
     for chunk in requests.chunks(25) {
         let mut left = chunk.to_vec();
-        for attempt in 0..8u32 {
+        for attempt in 0..BATCH_ATTEMPTS {
             if left.is_empty() {
                 break;
             }
-            if attempt > 0 {
-                tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
-            }
+            before_retry(attempt).await;
             let done = index
                 .client
                 .batch_write_item()

@@ -311,6 +311,18 @@ async fn queue_contract(index: &dyn RecordIndex) {
         index.waiting_review(&again.email).await.unwrap(),
         Some(again.record_key())
     );
+    // Where the settlement was written without the queue knowing (put_decision), the entry is
+    // left naming a settled record; the email's next request takes it.
+    let underscore_again = review(36, "a_b@example.com");
+    index.put_decision(&underscore_again).await.unwrap();
+    assert!(index
+        .open_review(&underscore_again.email, &underscore_again.record_key())
+        .await
+        .unwrap());
+    assert_eq!(
+        index.waiting_review(&underscore.email).await.unwrap(),
+        Some(underscore_again.record_key())
+    );
 
     // Rewriting a waiting record keeps its place in the queue.
     let mut noted = quote.clone();
@@ -433,4 +445,63 @@ async fn the_blob_index_over_s3_keeps_the_record_index_contract() {
 #[tokio::test]
 async fn dynamodb_keeps_the_record_index_contract() {
     record_index_contract(&crate::aws::new_table().await).await;
+}
+
+/// A stop between a settlement's write and its queue entry's close (a crash: the port cannot
+/// cause one) leaves the entry naming a settled record. On DynamoDB it no longer holds the
+/// queue: the email's next request takes it, and then holds it against the one after.
+#[tokio::test]
+async fn on_dynamodb_an_entry_a_stop_left_behind_is_taken_by_the_next_request() {
+    use aws_sdk_dynamodb::types::AttributeValue::S;
+    let client =
+        aws_sdk_dynamodb::Client::new(&crate::aws::sdk(&crate::common::moto::endpoint()).await);
+    let table = format!("kiro-records-{}", uuid::Uuid::new_v4().simple());
+    crate::common::records_table::create(&client, &table).await;
+    let index = server::adapters::aws::DynamoIndex::new(client.clone(), &table);
+    let review = |i, email| record(i, email, Verdict::Review, Some(Reason::EmailUncertain));
+    let ruled = settled(review(50, "gus@example.com"), false);
+    index.put_decision(&ruled).await.unwrap();
+    // The entry as the queue wrote it before the stop, the ruling already stored.
+    client
+        .put_item()
+        .table_name(&table)
+        .item("pk", S("review#gus@example.com".into()))
+        .item("sk", S("-".into()))
+        .item("record_key", S(ruled.record_key()))
+        .item("kind", S("queue".into()))
+        .item("at_key", S(format!("{}#{}", ruled.at, ruled.record_key())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(index.waiting_review("gus@example.com").await.unwrap(), None);
+
+    let next = review(51, "gus@example.com");
+    index.put_decision(&next).await.unwrap();
+    assert!(index
+        .open_review(&next.email, &next.record_key())
+        .await
+        .unwrap());
+    assert_eq!(
+        index.waiting_review("gus@example.com").await.unwrap(),
+        Some(next.record_key())
+    );
+    let after = review(52, "gus@example.com");
+    index.put_decision(&after).await.unwrap();
+    assert!(!index
+        .open_review(&after.email, &after.record_key())
+        .await
+        .unwrap());
+    // Without a stop, a ruling takes its entry with it: the queue's partition holds only what waits.
+    let stored = index.decision(&next.record_key()).await.unwrap().unwrap();
+    assert!(index.update_decision(&settled(stored, true)).await.unwrap());
+    let entry = client
+        .get_item()
+        .table_name(&table)
+        .key("pk", S("review#gus@example.com".into()))
+        .key("sk", S("-".into()))
+        .consistent_read(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(entry.item, None);
 }
