@@ -76,7 +76,6 @@ fn at_key(record: &DecisionRecord) -> String {
     format!("{}#{}", record.at, record.record_key())
 }
 
-/// Whether the SDK error is a condition that did not hold (the other writer won).
 /// How many times a batch call is made for what the service left unprocessed.
 pub(super) const BATCH_ATTEMPTS: u32 = 8;
 
@@ -88,6 +87,7 @@ pub(super) async fn before_retry(attempt: u32) {
     }
 }
 
+/// Whether the SDK error is a condition that did not hold (the other writer won).
 fn lost<E, R>(err: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
