@@ -173,7 +173,7 @@ pub trait AuditStore: Send + Sync {
     async fn image_owner(&self, sha256: &str) -> PortResult<Option<String>>;
     /// Claims the hash for `email` atomically (first writer wins).
     async fn claim_image(&self, sha256: &str, email: &str) -> PortResult<Claim>;
-    /// Writes a small object (`codes/…`) only when its key is free; `false` when it is taken.
+    /// Writes a small object (a marker, a seat) only when its key is free; `false` when taken.
     async fn create_once(&self, key: &str, bytes: &[u8]) -> PortResult<bool>;
     /// The small object `create_once` wrote at `key`, if any.
     async fn read_once(&self, key: &str) -> PortResult<Option<Vec<u8>>>;
@@ -204,7 +204,8 @@ pub struct DecisionPage {
 }
 
 /// What is looked up rather than listed: decision records by time, email, verdict and reason, the
-/// review queue, administrators' actions and image claims. Screenshots stay in the `AuditStore`.
+/// review queue, administrators' actions, image claims, likenesses, seats and one-time codes.
+/// Screenshots stay in the `AuditStore`.
 /// Keys are the records' own (`DecisionRecord::record_key`); emails are compared exactly.
 /// The contract (every adapter and fake passes `tests/it/contracts/record_index.rs`):
 /// - `put_decision` MUST write or overwrite the record at its key; `decision` MUST return it, and
@@ -239,7 +240,14 @@ pub struct DecisionPage {
 ///   succeed when there is none);
 /// - `seats_ending_by(t, n)` MUST return at most `n` seats whose `ends` is at or before `t`,
 ///   soonest first, never a seat without an end; `reminders_due_by(t, n)` likewise for seats
-///   whose `remind_at` is at or before `t` and that are not `reminded`.
+///   whose `remind_at` is at or before `t` and that are not `reminded`;
+/// - `put_code_item(owner, name, bytes, expires)` MUST write the item and return `true` only
+///   when `owner` keeps none of that `name`, and return `false`, changing nothing, otherwise
+///   (also when two race: exactly one wins); `code_item_names(owner)` MUST name `owner`'s kept
+///   items and no other owner's; `code_item` MUST return an item's bytes as written. An item
+///   MUST be kept until `expires` (Unix seconds) and MAY be gone after it: the store removes it
+///   in its own time (DynamoDB's TTL, the bucket's lifecycle rule, SQLite's sweep), so callers
+///   judge an item's age by what it says, not by its being there.
 #[async_trait]
 pub trait RecordIndex: Send + Sync {
     async fn put_decision(&self, record: &DecisionRecord) -> PortResult<()>;
@@ -270,6 +278,19 @@ pub trait RecordIndex: Send + Sync {
     async fn seats_ending_by(&self, by: &str, limit: usize) -> PortResult<Vec<Seat>>;
     /// Seats not yet reminded whose reminder is due at or before `by`, soonest first.
     async fn reminders_due_by(&self, by: &str, limit: usize) -> PortResult<Vec<Seat>>;
+    /// Keeps `bytes` as `owner`'s one-time code item `name` (a code, a try's marker) until at
+    /// least `expires`; `false` when `owner` keeps one of that name.
+    async fn put_code_item(
+        &self,
+        owner: &str,
+        name: &str,
+        bytes: &[u8],
+        expires: i64,
+    ) -> PortResult<bool>;
+    /// The names of `owner`'s kept code items, in no promised order.
+    async fn code_item_names(&self, owner: &str) -> PortResult<Vec<String>>;
+    /// The bytes of `owner`'s code item `name`, if it is kept.
+    async fn code_item(&self, owner: &str, name: &str) -> PortResult<Option<Vec<u8>>>;
 }
 
 /// Who holds a seat since when, how they got it, and when it ends (`seats`). Times are RFC 3339,

@@ -1,10 +1,11 @@
 //! Proof of the address: a six-digit one-time code mailed to the requester, asked back with the
-//! request for Pro. Only a salted hash of a code is kept, at `codes/{sha256(email)}/{minute}.json`
-//! (so one code per address per minute). Every try first takes the next numbered slot beside it
-//! (`….try-N`, written once) and a right one then marks its slot (`….ok-N`): only wrong tries
-//! count against the limit, and tries that race cannot get past it. A right code keeps working
-//! until it expires (a member may send a second screenshot). The code is never logged. Turned
-//! off with `KIRO_VERIFY_EMAIL=off` (`Policy::verify_email`).
+//! request for Pro. Only a salted hash of a code is kept, in the record index as the address
+//! digest's item `{minute}.json` (so one code per address per minute). Every try first takes
+//! the next numbered item beside it (`….try-N`, written once) and a right one then marks its
+//! slot (`….ok-N`): only wrong tries count against the limit, and tries that race cannot get
+//! past it. A right code keeps working until it expires (a member may send a second
+//! screenshot). Items are kept a day (`KEPT_FOR_SECS`), then the index lets them go. The code
+//! is never logged. Turned off with `KIRO_VERIFY_EMAIL=off` (`Policy::verify_email`).
 
 use super::access::same;
 use super::error::{AppError, AppResult, Field};
@@ -21,6 +22,8 @@ pub const TRIES: usize = 5;
 /// Codes one address is mailed in a UTC day: a mailbox is not flooded, nor the sender's quota
 /// spent on one address. (Two asks racing at the cap may both pass: it bounds, it does not count.)
 pub const CODES_PER_DAY: usize = 10;
+/// How long a code and its tries are kept: long enough to count a UTC day's codes.
+pub const KEPT_FOR_SECS: i64 = 86_400;
 
 /// A code as kept: its hash and when it was sent.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -40,15 +43,15 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// `codes/{sha256(email)}/`: one folder per address, the address itself not in the key.
-fn folder(email: &EmailAddress) -> String {
-    format!("codes/{}/", hex(&Sha256::digest(email.as_str().as_bytes())))
+/// Whose code items these are: the address's digest, the address itself not in the index.
+fn owner(email: &EmailAddress) -> String {
+    hex(&Sha256::digest(email.as_str().as_bytes()))
 }
 
-/// The minute a code's key (`…/{minute:012}.json`) was issued in; `None` for a try's marker.
-fn issued_minute(key: &str) -> Option<i64> {
-    let name = key.rsplit('/').next()?.strip_suffix(".json")?;
-    (name.len() == 12).then(|| name.parse().ok()).flatten()
+/// The minute a code's item (`{minute:012}.json`) was issued in; `None` for a try's marker.
+fn issued_minute(name: &str) -> Option<i64> {
+    let minute = name.strip_suffix(".json")?;
+    (minute.len() == 12).then(|| minute.parse().ok()).flatten()
 }
 
 /// Salted by the address and the minute, so one table of six-digit hashes does not fit all.
@@ -80,12 +83,13 @@ impl Services {
         let now = chrono::Utc::now().timestamp();
         let minute = now / 60;
         let today = (now / 86_400) * 1_440..(now / 86_400 + 1) * 1_440;
+        let owner = owner(&email);
         let sent_today = self
-            .audit
-            .keys_in(&folder(&email))
+            .index
+            .code_item_names(&owner)
             .await?
             .iter()
-            .filter_map(|key| issued_minute(key))
+            .filter_map(|name| issued_minute(name))
             .filter(|m| today.contains(m))
             .count();
         if sent_today >= CODES_PER_DAY {
@@ -99,8 +103,13 @@ impl Services {
             issued_at: now,
         };
         let json = serde_json::to_vec(&issued).map_err(|e| AppError::Internal(e.to_string()))?;
-        let key = format!("{}{minute:012}.json", folder(&email));
-        if !self.audit.create_once(&key, &json).await? {
+        let name = format!("{minute:012}.json");
+        let kept_until = now + KEPT_FOR_SECS;
+        if !self
+            .index
+            .put_code_item(&owner, &name, &json, kept_until)
+            .await?
+        {
             return Err(AppError::CodeTooSoon {
                 retry_after_secs: (60 - now % 60) as u64,
             });
@@ -140,16 +149,16 @@ impl Services {
             ));
         }
         let refused = |message: &str| AppError::CodeRefused(message.to_owned());
-        let folder = folder(email);
-        let keys = self.audit.keys_in(&folder).await?;
-        let Some(latest) = keys.iter().filter(|k| k.ends_with(".json")).max() else {
+        let owner = owner(email);
+        let names = self.index.code_item_names(&owner).await?;
+        let Some(latest) = names.iter().filter(|n| n.ends_with(".json")).max() else {
             return Err(refused(
                 "No code was sent to this address yet: ask for one with “Send code”.",
             ));
         };
-        let issued: IssuedCode = match self.audit.read_once(latest).await? {
+        let issued: IssuedCode = match self.index.code_item(&owner, latest).await? {
             Some(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| PortError::upstream("the audit store", format!("{latest}: {e}")))?,
+                .map_err(|e| PortError::upstream("the record index", format!("{latest}: {e}")))?,
             None => {
                 return Err(refused(
                     "No code was sent to this address yet: ask for one.",
@@ -165,9 +174,11 @@ impl Services {
         let stem = latest.trim_end_matches(".json");
         let count = |kind: &str| {
             let prefix = format!("{stem}.{kind}-");
-            keys.iter().filter(|k| k.starts_with(&prefix)).count()
+            names.iter().filter(|n| n.starts_with(&prefix)).count()
         };
         let (mut slot, right_before) = (count("try"), count("ok"));
+        // A try's marker goes with its code.
+        let kept_until = issued.issued_at + KEPT_FOR_SECS;
         let wrong_so_far = loop {
             slot += 1;
             let wrong_so_far = slot - 1 - right_before;
@@ -177,16 +188,16 @@ impl Services {
                 ));
             }
             if self
-                .audit
-                .create_once(&format!("{stem}.try-{slot}"), b"")
+                .index
+                .put_code_item(&owner, &format!("{stem}.try-{slot}"), b"", kept_until)
                 .await?
             {
                 break wrong_so_far;
             }
         };
         if same(&issued.hash, &code_hash(email, minute, code)) {
-            self.audit
-                .create_once(&format!("{stem}.ok-{slot}"), b"")
+            self.index
+                .put_code_item(&owner, &format!("{stem}.ok-{slot}"), b"", kept_until)
                 .await?;
             return Ok(());
         }
@@ -204,12 +215,9 @@ mod tests {
 
     #[test]
     fn only_a_codes_own_key_names_its_minute() {
-        assert_eq!(
-            issued_minute("codes/ab/000029000001.json"),
-            Some(29_000_001)
-        );
-        assert_eq!(issued_minute("codes/ab/000029000001.json.try-1"), None);
-        assert_eq!(issued_minute("codes/ab/1.json"), None);
+        assert_eq!(issued_minute("000029000001.json"), Some(29_000_001));
+        assert_eq!(issued_minute("000029000001.json.try-1"), None);
+        assert_eq!(issued_minute("1.json"), None);
     }
 
     #[test]
@@ -231,6 +239,6 @@ mod tests {
         assert_ne!(h, code_hash(&b, 1, "123456"));
         assert_ne!(h, code_hash(&a, 2, "123456"));
         assert_ne!(h, code_hash(&a, 1, "123457"));
-        assert!(!folder(&a).contains("example"));
+        assert!(!owner(&a).contains("example"));
     }
 }

@@ -204,4 +204,34 @@ impl RecordIndex for BlobIndex {
     async fn reminders_due_by(&self, by: &str, limit: usize) -> PortResult<Vec<Seat>> {
         blob_seats::due_by(&*self.audit, by, limit, blob_seats::unreminded).await
     }
+
+    /// `codes/{owner}/{name}`, gone a day after it is written by the bucket's lifecycle rule
+    /// (`expire-codes` in `infra/template.yaml`), which is what `expires` asks of it.
+    async fn put_code_item(
+        &self,
+        owner: &str,
+        name: &str,
+        bytes: &[u8],
+        _expires: i64,
+    ) -> PortResult<bool> {
+        self.audit.create_once(&code_key(owner, name), bytes).await
+    }
+
+    async fn code_item_names(&self, owner: &str) -> PortResult<Vec<String>> {
+        let folder = code_key(owner, "");
+        let keys = self.audit.keys_in(&folder).await?;
+        Ok(keys
+            .iter()
+            .filter_map(|k| k.strip_prefix(&folder).map(str::to_owned))
+            .collect())
+    }
+
+    async fn code_item(&self, owner: &str, name: &str) -> PortResult<Option<Vec<u8>>> {
+        self.audit.read_once(&code_key(owner, name)).await
+    }
+}
+
+/// Where an owner's code item is kept: one folder per owner (an address's digest).
+fn code_key(owner: &str, name: &str) -> String {
+    format!("codes/{owner}/{name}")
 }

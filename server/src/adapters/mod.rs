@@ -13,6 +13,7 @@ pub mod outbox;
 pub mod ppocr;
 pub mod record_import;
 pub mod smtp;
+pub mod sqlite_codes;
 pub mod sqlite_directory;
 pub mod sqlite_index;
 pub mod sqlite_likeness;

@@ -1,11 +1,12 @@
 //! The record index in a SQLite file (`records.sqlite`, WAL): decisions with indexes by time,
 //! email, verdict and reason; the review queue keyed by the exact email, whose entries go with
-//! their record; actions; image claims. Conditional updates and the queue run in transactions.
+//! their record; actions; image claims; likenesses, seats and one-time codes (their own
+//! modules). Conditional updates and the queue run in transactions.
 //! Migrations are `server/migrations/records/*.sql`, applied in order by `PRAGMA user_version`.
 
 use super::blob_likeness::StoredLikeness;
 use super::record_import::Imported;
-use super::{sqlite_likeness, sqlite_seats};
+use super::{sqlite_codes, sqlite_likeness, sqlite_seats};
 use app::api::{AdminAction, DecisionRecord};
 use app::ssr::likeness::{of_stored, Likeness, LikenessEntry, Rekeyed, LIKENESS_VERSION};
 use app::ssr::ports::{
@@ -21,6 +22,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/records/0001_records.sql"),
     include_str!("../../migrations/records/0002_likeness.sql"),
     include_str!("../../migrations/records/0003_seats.sql"),
+    include_str!("../../migrations/records/0004_codes.sql"),
 ];
 
 /// Our name for this port in messages.
@@ -559,6 +561,29 @@ impl RecordIndex for SqliteIndex {
     async fn reminders_due_by(&self, by: &str, limit: usize) -> PortResult<Vec<Seat>> {
         let by = by.to_owned();
         self.with(move |tx| sqlite_seats::reminders_due_by(tx, &by, limit))
+            .await
+    }
+
+    async fn put_code_item(
+        &self,
+        owner: &str,
+        name: &str,
+        bytes: &[u8],
+        expires: i64,
+    ) -> PortResult<bool> {
+        let (owner, name, bytes) = (owner.to_owned(), name.to_owned(), bytes.to_vec());
+        self.with(move |tx| sqlite_codes::put(tx, &owner, &name, &bytes, expires))
+            .await
+    }
+
+    async fn code_item_names(&self, owner: &str) -> PortResult<Vec<String>> {
+        let owner = owner.to_owned();
+        self.with(move |tx| sqlite_codes::names(tx, &owner)).await
+    }
+
+    async fn code_item(&self, owner: &str, name: &str) -> PortResult<Option<Vec<u8>>> {
+        let (owner, name) = (owner.to_owned(), name.to_owned());
+        self.with(move |tx| sqlite_codes::get(tx, &owner, &name))
             .await
     }
 }

@@ -1,7 +1,8 @@
 //! The record index in one DynamoDB table (`RecordsTable` in `infra/template.yaml`): an item per
-//! decision, queue entry, action, claim, seat and likeness, keyed `pk` + `sk`, found through
-//! the sparse indexes `by-kind`, `by-email`, `by-verdict`, `by-reason` and `by-reminder`, never
-//! by a scan. Claims, the queue and settlements are conditional writes: one writer wins.
+//! decision, queue entry, action, claim, seat, likeness and one-time code item, keyed `pk` +
+//! `sk`, found through the sparse indexes `by-kind`, `by-email`, `by-verdict`, `by-reason` and
+//! `by-reminder`, never by a scan. Claims, the queue, settlements and codes are conditional
+//! writes: one writer wins. Code items carry `expires`, the table's TTL attribute.
 
 use super::dynamo_likeness;
 use super::port_error;
@@ -599,5 +600,41 @@ impl RecordIndex for DynamoIndex {
     async fn reminders_due_by(&self, by: &str, limit: usize) -> PortResult<Vec<Seat>> {
         self.seats_by(("by-reminder", "due", "reminder", "remind_at"), by, limit)
             .await
+    }
+
+    /// `code#{owner}` / `name`, its end in `expires`: the table's TTL attribute.
+    async fn put_code_item(
+        &self,
+        owner: &str,
+        name: &str,
+        bytes: &[u8],
+        expires: i64,
+    ) -> PortResult<bool> {
+        let mut item = key(format!("code#{owner}"), name);
+        item.insert("bytes".into(), AttributeValue::B(bytes.to_vec().into()));
+        item.insert("expires".into(), AttributeValue::N(expires.to_string()));
+        self.put_if(item, "attribute_not_exists(pk)", None).await
+    }
+
+    async fn code_item_names(&self, owner: &str) -> PortResult<Vec<String>> {
+        let items = self
+            .query(Find {
+                index: None,
+                hash: ("pk", format!("code#{owner}")),
+                range: None,
+                equal: Vec::new(),
+                newest_first: false,
+                limit: None,
+            })
+            .await?;
+        Ok(items.iter().filter_map(|item| text(item, "sk")).collect())
+    }
+
+    async fn code_item(&self, owner: &str, name: &str) -> PortResult<Option<Vec<u8>>> {
+        let item = self.get(key(format!("code#{owner}"), name)).await?;
+        Ok(item.and_then(|item| match item.get("bytes") {
+            Some(AttributeValue::B(bytes)) => Some(bytes.clone().into_inner()),
+            _ => None,
+        }))
     }
 }

@@ -1,10 +1,10 @@
 //! The records table as `infra/template.yaml` declares it (`RecordsTable`: keys, attributes,
-//! global secondary indexes), made in moto: the adapter is tested against the stack's table,
-//! not against a second description of it.
+//! global secondary indexes, time to live), made in moto: the adapter is tested against the
+//! stack's table, not against a second description of it.
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use serde_yaml::Value;
 
@@ -82,4 +82,18 @@ pub async fn create(client: &aws_sdk_dynamodb::Client, name: &str) {
         .send()
         .await
         .expect("creating the records table in moto");
+    let ttl = &table["TimeToLiveSpecification"];
+    client
+        .update_time_to_live()
+        .table_name(name)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name(field(ttl, "AttributeName"))
+                .enabled(ttl["Enabled"].as_bool().expect("TTL Enabled"))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("turning on the records table's TTL in moto");
 }
