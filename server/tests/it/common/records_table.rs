@@ -36,8 +36,28 @@ fn key_schema(value: &Value) -> Vec<KeySchemaElement> {
         .collect()
 }
 
-/// Makes the template's table under `name` at the client's endpoint.
+/// Makes the template's table under `name` at the client's endpoint, its time to live on.
 pub async fn create(client: &aws_sdk_dynamodb::Client, name: &str) {
+    create_keys_and_indexes(client, name).await;
+    let ttl = &template_table()["TimeToLiveSpecification"];
+    client
+        .update_time_to_live()
+        .table_name(name)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name(field(ttl, "AttributeName"))
+                .enabled(ttl["Enabled"].as_bool().expect("TTL Enabled"))
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .expect("turning on the records table's TTL");
+}
+
+/// The template's table without its time to live, for a stand-in that has none (dynalite,
+/// which the scale bench uses: nothing it times expires).
+pub async fn create_keys_and_indexes(client: &aws_sdk_dynamodb::Client, name: &str) {
     let table = template_table();
     let attributes = table["AttributeDefinitions"]
         .as_sequence()
@@ -81,19 +101,19 @@ pub async fn create(client: &aws_sdk_dynamodb::Client, name: &str) {
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await
-        .expect("creating the records table in moto");
-    let ttl = &table["TimeToLiveSpecification"];
-    client
-        .update_time_to_live()
-        .table_name(name)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .attribute_name(field(ttl, "AttributeName"))
-                .enabled(ttl["Enabled"].as_bool().expect("TTL Enabled"))
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .expect("turning on the records table's TTL in moto");
+        .expect("creating the records table");
+    // moto makes it at once; dynalite, like DynamoDB, a moment later.
+    for _ in 0..100 {
+        let described = client.describe_table().table_name(name).send().await;
+        let status = described.expect("describing the records table").table;
+        if status
+            .and_then(|t| t.table_status)
+            .map(|s| s.as_str().to_owned())
+            == Some("ACTIVE".into())
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the records table {name} did not become active");
 }
